@@ -1,0 +1,677 @@
+/**
+ * The in-process cluster: every node an actor system in this thread, all of them on one event
+ * loop. On a virtual clock it is the `simulation` runtime (a seed replays the run message for
+ * message); on the real clock it is the `local` runtime. Messages between nodes are encoded by the
+ * codec at the `tell`, judged by the network model, and decoded at delivery, exactly as between
+ * threads.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import type { ActorDef, AnyActorDef, AskOptions, SpawnOptions } from '../actor.ts';
+import type { Cluster, NetworkControl, NodeState, NodeStats, ScheduleHandle, SimulationCluster } from '../cluster.ts';
+import { Codec } from '../codec.ts';
+import { HOST_NODE, type ResolvedConfig, type RuntimeKind } from '../config.ts';
+import { Disk } from '../disk.ts';
+import { type Envelope, envelopeTarget } from '../envelope.ts';
+import { InvalidArgumentError, StarlingError } from '../errors.ts';
+import { EventStream, type NetworkDropCause, type RuntimeEvent } from '../events.ts';
+import type { MailboxCounters } from '../mailbox.ts';
+import { NetworkModel } from '../network/model.ts';
+import { isolate as isolatePartition } from '../network/partitions.ts';
+import { describeRules, type NetworkRules } from '../network/rules.ts';
+import type { Fault, FaultSchedule } from '../network/schedule.ts';
+import type { LoadedPlugin } from '../plugin.ts';
+import { createRandom, randomHex8, type Random } from '../random.ts';
+import { type ActorRef, type AnyRef, refToString } from '../ref.ts';
+import { admitRestart, newRestartHistory, type RestartHistory } from '../supervisor.ts';
+import { ActorSystem, type Cancellable, type NodeHost } from '../system.ts';
+import { EventLoop, Lane } from './loop.ts';
+import { RealTimePump } from './pump.ts';
+
+/** Messages one drain turn handles before other events at the same instant get their turn. */
+const DRAIN_BUDGET = 4096;
+
+interface NodeSlot {
+  readonly name: string;
+  readonly lane: Lane;
+  system: ActorSystem | null;
+  disk: Disk;
+  starts: number;
+  readonly restarts: RestartHistory;
+  restartTimer: Cancellable | null;
+}
+
+const yieldToMacrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+export class InProcessCluster implements Cluster {
+  readonly events = new EventStream();
+  readonly network: NetworkControl;
+  readonly nodes: readonly string[];
+  private readonly loop: EventLoop;
+  private readonly pump: RealTimePump | undefined;
+  private readonly model: NetworkModel;
+  private readonly codec: Codec;
+  private readonly slots = new Map<string, NodeSlot>();
+  private readonly uidRandom: Random;
+  private readonly hostSlot: NodeSlot;
+  private readonly hostSystem: ActorSystem;
+  private asyncDirty = false;
+  private stopped = false;
+  private traceHash: Hash | null = null;
+  private readonly traceBuffer: string[] = [];
+
+  constructor(
+    readonly config: ResolvedConfig,
+    private readonly plugins: readonly LoadedPlugin[],
+  ) {
+    this.nodes = config.nodes;
+    if (config.runtime === 'simulation') {
+      this.loop = new EventLoop(undefined);
+      this.pump = undefined;
+    } else {
+      const origin = performance.now();
+      this.loop = new EventLoop(() => performance.now() - origin);
+      this.pump = new RealTimePump(this.loop);
+    }
+    this.model = new NetworkModel(config.nodes, config.seed, config.network);
+    this.codec = new Codec({ maxMessageBytes: config.maxMessageBytes });
+    this.uidRandom = createRandom(config.seed, 'node-uids');
+    if (config.trace) {
+      this.traceHash = createHash('sha256');
+      this.events.on('event', (e) => this.traceEvent(e));
+    }
+    this.network = this.networkControl();
+    this.hostSlot = this.newSlot(HOST_NODE);
+    this.hostSystem = this.bootSystem(this.hostSlot, false);
+    this.hostSlot.system = this.hostSystem;
+    for (const name of config.nodes) this.slots.set(name, this.newSlot(name));
+  }
+
+  get runtime(): RuntimeKind {
+    return this.config.runtime;
+  }
+
+  /** Boots every node. Throws whatever a plugin's setup throws. */
+  start(): void {
+    for (const slot of this.slots.values()) this.startNode(slot, true);
+  }
+
+  private newSlot(name: string): NodeSlot {
+    return {
+      name,
+      lane: new Lane(name, this.config.pausedQueueLimit),
+      system: null,
+      disk: new Disk(),
+      starts: 0,
+      restarts: newRestartHistory(),
+      restartTimer: null,
+    };
+  }
+
+  now(): number {
+    return this.loop.now();
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Node lifecycle
+
+  private bootSystem(slot: NodeSlot, withPlugins: boolean): ActorSystem {
+    slot.starts++;
+    const uid = randomHex8(this.uidRandom);
+    const random = createRandom(this.config.seed, `node:${slot.name}:${slot.starts}`);
+    let system: ActorSystem | null = null;
+    const lane = slot.lane;
+    const loop = this.loop;
+    const isCurrent = (): boolean => system !== null && slot.system === system && system.isRunning;
+    let drainPending = false;
+    const host: NodeHost = {
+      now: () => loop.now(),
+      schedule: (atMs, fn) => {
+        const ev = loop.post(atMs, lane, fn);
+        return { cancel: () => void (ev.cancelled = true) };
+      },
+      requestDrain: () => {
+        if (drainPending) return;
+        drainPending = true;
+        loop.post(loop.now(), lane, () => {
+          drainPending = false;
+          if (isCurrent()) system!.drain(DRAIN_BUDGET);
+        });
+      },
+      send: (toNode, env) => {
+        // Encode first: an unencodable message throws to the sender even from a halted node.
+        const bytes = this.codec.encode(env);
+        if (!isCurrent()) return;
+        this.route(slot.name, toNode, env, bytes);
+      },
+      noteAsync: () => {
+        this.asyncDirty = true;
+      },
+      nodeFailed: (error) => {
+        if (slot.system === system) this.nodeFailed(slot, error);
+      },
+    };
+    system = new ActorSystem({
+      name: slot.name,
+      uid,
+      host,
+      random,
+      disk: slot.disk,
+      events: this.events,
+      maxMessageAgeMs: this.config.maxMessageAgeMs,
+      throughput: this.config.throughput,
+    });
+    // Kept for the plugin loop below; `system` is only reassigned once.
+    const sys = system;
+    if (withPlugins) {
+      for (const { plugin } of this.plugins) for (const def of plugin.actors ?? []) sys.register(def);
+      for (const { plugin, options } of this.plugins) {
+        plugin.setup?.({
+          nodeName: slot.name,
+          nodeUid: uid,
+          clusterNodes: this.nodes,
+          seed: this.config.seed,
+          options,
+          disk: slot.disk,
+          register: (def) => sys.register(def),
+          spawn: (under, def, props, opts) => sys.spawn(under, def, props, opts),
+        });
+      }
+    }
+    return sys;
+  }
+
+  private startNode(slot: NodeSlot, rethrow: boolean): void {
+    slot.restartTimer?.cancel();
+    slot.restartTimer = null;
+    try {
+      slot.system = this.bootSystem(slot, true);
+    } catch (err) {
+      slot.system?.halt();
+      slot.system = null;
+      this.loop.kill(slot.lane);
+      this.events.publish({ type: 'node-stopped', node: slot.name, atMs: this.now(), nodeUid: '', reason: 'escalated', error: err });
+      if (rethrow) throw err;
+    }
+  }
+
+  private haltNode(slot: NodeSlot, reason: 'killed' | 'escalated', error?: unknown): void {
+    const sys = slot.system;
+    if (!sys) return;
+    slot.system = null;
+    sys.halt();
+    this.loop.kill(slot.lane);
+    // A killed node is not paused any more: release what was held, to meet the dead node.
+    if (slot.lane.paused) this.loop.resume(slot.lane);
+    this.events.publish({
+      type: 'node-stopped',
+      node: slot.name,
+      atMs: this.now(),
+      nodeUid: sys.uid,
+      reason,
+      ...(error !== undefined ? { error } : {}),
+    });
+  }
+
+  private nodeFailed(slot: NodeSlot, error: unknown): void {
+    this.haltNode(slot, 'escalated', error);
+    const policy = this.config.nodeRestart;
+    const strategy = { maxRestarts: policy.maxRestarts, withinMs: policy.withinMs };
+    if (!admitRestart(slot.restarts, { ...strategy, kind: 'one-for-one', decide: () => 'restart', backoff: { minMs: 0, maxMs: 0, randomFactor: 0, resetAfterMs: 0 } }, this.now())) {
+      return; // Past the restart limit: the node stays down, as its node-stopped event says.
+    }
+    const attempt = slot.restarts.times.length - 1;
+    const delayMs = Math.min(policy.maxBackoffMs, policy.minBackoffMs * 2 ** attempt);
+    const ev = this.loop.post(this.now() + delayMs, null, () => {
+      slot.restartTimer = null;
+      if (slot.system === null && !this.stopped) this.startNode(slot, false);
+    });
+    slot.restartTimer = { cancel: () => void (ev.cancelled = true) };
+  }
+
+  private slot(node: string): NodeSlot {
+    const slot = this.slots.get(node);
+    if (!slot) throw new InvalidArgumentError('UNKNOWN_NODE', `no node named '${node}' (nodes: ${this.nodes.join(', ')})`);
+    return slot;
+  }
+
+  /** @internal The live system of a node (single-node facades use it). */
+  runningSystem(node: string): ActorSystem {
+    const sys = this.slot(node).system;
+    if (!sys) throw new StarlingError('NODE_NOT_RUNNING', `node ${node} is down`);
+    return sys;
+  }
+
+  nodeUid(node: string): string | undefined {
+    return this.slot(node).system?.uid;
+  }
+
+  nodeState(node: string): NodeState {
+    const slot = this.slot(node);
+    if (!slot.system) return 'down';
+    return slot.lane.paused ? 'paused' : 'running';
+  }
+
+  async kill(node: string): Promise<void> {
+    this.haltNode(this.slot(node), 'killed');
+  }
+
+  async restart(node: string): Promise<void> {
+    const slot = this.slot(node);
+    this.haltNode(slot, 'killed');
+    this.startNode(slot, false);
+  }
+
+  async restartEmpty(node: string): Promise<void> {
+    const slot = this.slot(node);
+    this.haltNode(slot, 'killed');
+    slot.disk = new Disk();
+    this.startNode(slot, false);
+  }
+
+  async pause(node: string): Promise<void> {
+    const slot = this.slot(node);
+    if (!slot.system || slot.lane.paused) return;
+    this.loop.pause(slot.lane);
+    this.events.publish({ type: 'node-paused', node, atMs: this.now() });
+  }
+
+  async resume(node: string): Promise<void> {
+    const slot = this.slot(node);
+    if (!slot.lane.paused) return;
+    this.loop.resume(slot.lane);
+    this.events.publish({ type: 'node-resumed', node, atMs: this.now() });
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Messages
+
+  private route(from: string, toNode: string, env: Envelope, bytes: Uint8Array): void {
+    const sentAtMs = this.loop.now();
+    if (from === HOST_NODE || toNode === HOST_NODE) {
+      // The host's endpoint is the test harness, not a cluster member: its links carry no faults.
+      const slot = toNode === HOST_NODE ? this.hostSlot : this.slots.get(toNode);
+      if (!slot) {
+        this.networkDrop(from, toNode, env, 'unknown-node');
+        return;
+      }
+      this.loop.post(sentAtMs, slot.lane, () => this.deliver(from, slot, bytes, sentAtMs), {
+        survivesKill: true,
+        onOverflow: () => this.networkDrop(from, toNode, env, 'queue-full'),
+      });
+      return;
+    }
+    const slot = this.slots.get(toNode);
+    if (!slot) {
+      this.networkDrop(from, toNode, env, 'unknown-node');
+      return;
+    }
+    const decision = this.model.decide(from, toNode, sentAtMs, bytes.length);
+    if (decision.kind === 'drop') {
+      this.networkDrop(from, toNode, env, decision.cause);
+      return;
+    }
+    for (const at of decision.atMs) {
+      this.loop.post(at, slot.lane, () => this.deliver(from, slot, bytes, sentAtMs), {
+        survivesKill: true,
+        onOverflow: () => {
+          this.model.noteDropped(from, toNode, 'queue-full');
+          this.networkDrop(from, toNode, env, 'queue-full');
+        },
+      });
+    }
+  }
+
+  private deliver(from: string, slot: NodeSlot, bytes: Uint8Array, sentAtMs: number): void {
+    const to = slot.name;
+    const faulty = from !== HOST_NODE && to !== HOST_NODE;
+    if (faulty) {
+      const cut = this.model.cutNow(from, to);
+      if (cut !== null) {
+        this.model.noteDropped(from, to, cut);
+        this.networkDrop(from, to, this.codec.decode(bytes) as Envelope, cut);
+        return;
+      }
+    }
+    const sys = slot.system;
+    if (!sys || !sys.isRunning) {
+      if (faulty) this.model.noteDropped(from, to, 'node-down');
+      this.networkDrop(from, to, this.codec.decode(bytes) as Envelope, 'node-down');
+      return;
+    }
+    const env = this.codec.decode(bytes) as Envelope;
+    if (faulty) this.model.noteDelivered(from, to);
+    if (this.traceHash) this.traceLine(`${this.now()} deliver ${from}->${to} ${env.kind} ${refToString(envelopeTarget(env))}`);
+    sys.receive(env, sentAtMs);
+  }
+
+  /** A message the network did not deliver: a dead letter on the sender's node. */
+  private networkDrop(from: string, to: string, env: Envelope, cause: NetworkDropCause): void {
+    if (env.kind !== 'user') return; // The runtime's own signals are lost silently, as on a real network.
+    const sender = from === HOST_NODE ? this.hostSystem : this.slots.get(from)?.system;
+    if (sender) {
+      // No ask notification: a lost request is silent, the asker times out (as on a real network).
+      sender.deadLetter('dropped-by-network', env.to, env.msg, undefined, { cause, from });
+    } else {
+      this.events.publish({ type: 'dead-letter', node: from, atMs: this.now(), reason: 'dropped-by-network', to: env.to, msg: env.msg, cause, from });
+    }
+    void to;
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Host endpoint
+
+  async spawn<M, S, P>(node: string, def: ActorDef<M, S, P> | string, props: P, options?: SpawnOptions): Promise<ActorRef<M>> {
+    const sys = this.runningSystem(node);
+    const resolved: AnyActorDef = sys.lookupDef(typeof def === 'string' ? def : def.name);
+    if (typeof def !== 'string' && resolved !== def) {
+      throw new InvalidArgumentError('UNKNOWN_ACTOR_TYPE', `the definition named '${def.name}' on ${node} is a different object`);
+    }
+    return sys.spawn('user', resolved, props, options) as ActorRef<M>;
+  }
+
+  tell<M>(ref: ActorRef<M>, msg: M): void {
+    this.hostSystem.tell(ref, msg, undefined);
+  }
+
+  ask<Req, Res = unknown>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => Req, options: AskOptions): Promise<Res> {
+    return this.hostSystem.ask(ref, make, options);
+  }
+
+  async stopActor(ref: AnyRef): Promise<void> {
+    this.slot(ref.node).system?.stopActor(ref);
+  }
+
+  stats(node: string): NodeStats {
+    const slot = this.slot(node);
+    const sys = slot.system;
+    const counters = sys?.stats() ?? {
+      processed: 0,
+      actors: 0,
+      spawned: 0,
+      stopped: 0,
+      failures: 0,
+      restarts: 0,
+      deadLetters: {
+        'no-such-actor': 0,
+        stale: 0,
+        stopped: 0,
+        'mailbox-full': 0,
+        'link-full': 0,
+        crashed: 0,
+        'dropped-by-network': 0,
+        'too-old': 0,
+      },
+    };
+    return { ...counters, node, nodeUid: sys?.uid, state: this.nodeState(node), starts: slot.starts };
+  }
+
+  actorStats(ref: AnyRef): MailboxCounters | undefined {
+    const sys = this.slots.get(ref.node)?.system;
+    if (!sys || (ref.nodeUid !== '' && ref.nodeUid !== sys.uid)) return undefined;
+    return sys.actorStats(ref.path);
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Network control
+
+  private networkControl(): NetworkControl {
+    const change = async (rules: Partial<NetworkRules>): Promise<void> => {
+      const epoch = this.model.update(rules);
+      this.events.publish({ type: 'network-changed', node: HOST_NODE, atMs: this.now(), epoch, description: describeRules(this.model.rules) });
+    };
+    const model = this.model;
+    const nodes = this.nodes;
+    return {
+      get rules() {
+        return model.rules;
+      },
+      get epoch() {
+        return model.epoch;
+      },
+      update: change,
+      partition: (partition) => change({ partition }),
+      isolate: (node) => change({ partition: isolatePartition(nodes, node) }),
+      grudge: (from, to) => change({ grudges: [...model.rules.grudges, { from, to }] }),
+      heal: () => change({ partition: null, grudges: [] }),
+      reset: () =>
+        change({
+          partition: null,
+          grudges: [],
+          lossProbability: 0,
+          duplicateProbability: 0,
+          reorderProbability: 0,
+          latency: this.config.network.latency ?? { kind: 'constant', ms: 0 },
+        }),
+      setLoss: (p) => change({ lossProbability: p }),
+      setLatency: (latency) => change({ latency }),
+      setDuplication: (p) => change({ duplicateProbability: p }),
+      setReorder: (p, windowMs) => change(windowMs === undefined ? { reorderProbability: p } : { reorderProbability: p, reorderWindowMs: windowMs }),
+      links: () => model.linkCounters(),
+    };
+  }
+
+  /** Applies one fault now. */
+  applyFault(fault: Fault): Promise<void> {
+    const net = this.network;
+    switch (fault.kind) {
+      case 'partition':
+        return net.partition(fault.partition);
+      case 'heal':
+        return net.heal();
+      case 'loss':
+        return net.setLoss(fault.probability);
+      case 'latency':
+        return net.setLatency(fault.latency);
+      case 'duplicate':
+        return net.setDuplication(fault.probability);
+      case 'reorder':
+        return net.setReorder(fault.probability, fault.windowMs);
+      case 'grudge':
+        return net.grudge(fault.from, fault.to);
+      case 'reset-network':
+        return net.reset();
+      case 'kill':
+        return this.kill(fault.node);
+      case 'restart':
+        return this.restart(fault.node);
+      case 'restart-empty':
+        return this.restartEmpty(fault.node);
+      case 'pause':
+        return this.pause(fault.node);
+      case 'resume':
+        return this.resume(fault.node);
+    }
+  }
+
+  applySchedule(schedule: FaultSchedule): ScheduleHandle {
+    const start = this.now();
+    const events = schedule.faults.map((tf) =>
+      this.loop.post(start + tf.atMs, null, () => {
+        if (this.traceHash) this.traceLine(`${this.now()} fault ${JSON.stringify(tf.fault)}`);
+        void this.applyFault(tf.fault);
+      }),
+    );
+    const last = events[events.length - 1];
+    const done = last
+      ? new Promise<void>((resolve) => {
+          this.loop.post(last.atMs, null, () => {
+            this.asyncDirty = true;
+            resolve();
+          });
+        })
+      : Promise.resolve();
+    return {
+      cancel: () => {
+        for (const ev of events) ev.cancelled = true;
+      },
+      done,
+    };
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Driving time
+
+  async step(): Promise<boolean> {
+    this.assertVirtual('step');
+    const ran = this.loop.runNext(Infinity);
+    await this.settleMicrotasks();
+    return ran;
+  }
+
+  private assertVirtual(what: string): void {
+    if (!this.loop.isVirtual) throw new StarlingError('INVALID_CONFIG', `${what}() drives virtual time: simulation only`);
+  }
+
+  private async settleMicrotasks(): Promise<void> {
+    if (this.asyncDirty) {
+      this.asyncDirty = false;
+      await yieldToMacrotasks();
+    }
+  }
+
+  /**
+   * Runs events until `stop()` holds or the next event lies beyond `deadlineMs`. Async
+   * continuations run between events (the loop yields to them whenever the runtime settled a
+   * promise), so an awaited ask resolves at the virtual instant of its reply.
+   */
+  private async runVirtual(stop: () => boolean, deadlineMs: number): Promise<boolean> {
+    let sinceYield = 0;
+    let wallMark = performance.now();
+    while (true) {
+      if (stop()) return true;
+      if (!this.loop.runNext(deadlineMs)) {
+        // Idle or past the deadline. A continuation may still be pending: let it run, then look again.
+        this.asyncDirty = false;
+        await yieldToMacrotasks();
+        if (stop()) return true;
+        if (this.loop.runNext(deadlineMs)) continue;
+        this.loop.advanceTo(deadlineMs);
+        return stop();
+      }
+      if (this.asyncDirty) {
+        this.asyncDirty = false;
+        await yieldToMacrotasks();
+        sinceYield = 0;
+      } else if (++sinceYield >= 4096) {
+        sinceYield = 0;
+        // Keep the host process responsive (test timeouts, signals) during long runs.
+        if (performance.now() - wallMark > 50) {
+          await yieldToMacrotasks();
+          wallMark = performance.now();
+        }
+      }
+    }
+  }
+
+  async until<T>(promise: Promise<T>, options?: { timeoutMs?: number }): Promise<T> {
+    const timeoutMs = options?.timeoutMs ?? 60_000;
+    let settled = false;
+    const tracked = promise.finally(() => {
+      settled = true;
+    });
+    tracked.catch(() => {});
+    if (this.loop.isVirtual) {
+      await this.runVirtual(() => settled, this.now() + timeoutMs);
+      if (!settled) {
+        throw new StarlingError('TIMEOUT', `promise did not settle within ${timeoutMs} ms of virtual time (seed ${this.config.seed})`);
+      }
+      return tracked;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StarlingError('TIMEOUT', `promise did not settle within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([tracked, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async runFor(ms: number): Promise<void> {
+    if (this.loop.isVirtual) {
+      await this.runVirtual(() => false, this.now() + ms);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  async runUntil(condition: () => boolean, options?: { timeoutMs?: number }): Promise<boolean> {
+    const timeoutMs = options?.timeoutMs ?? 60_000;
+    if (this.loop.isVirtual) return this.runVirtual(condition, this.now() + timeoutMs);
+    return this.pump!.waitFor(condition, timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const slot of this.slots.values()) {
+      slot.restartTimer?.cancel();
+      const sys = slot.system;
+      if (!sys) continue;
+      sys.shutdown();
+      slot.system = null;
+      this.loop.kill(slot.lane);
+      this.events.publish({ type: 'node-stopped', node: slot.name, atMs: this.now(), nodeUid: sys.uid, reason: 'stopped' });
+    }
+    this.hostSystem.shutdown();
+    this.pump?.stop();
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Trace
+
+  private traceLine(line: string): void {
+    this.traceHash!.update(line);
+    this.traceHash!.update('\n');
+    this.traceBuffer.push(line);
+  }
+
+  private traceEvent(e: RuntimeEvent): void {
+    const parts: string[] = [String(e.atMs), e.type, e.node];
+    switch (e.type) {
+      case 'actor-started':
+      case 'actor-stopped':
+      case 'actor-restarted':
+        parts.push(refToString(e.ref));
+        break;
+      case 'actor-failed':
+        parts.push(refToString(e.ref), e.phase, e.directive, describeError(e.error));
+        break;
+      case 'dead-letter':
+        parts.push(e.reason, refToString(e.to), e.cause ?? '');
+        break;
+      case 'node-started':
+      case 'node-stopped':
+        parts.push(e.nodeUid);
+        break;
+      case 'node-reachability':
+        parts.push(e.subject, e.subjectUid, e.status);
+        break;
+      case 'network-changed':
+        parts.push(String(e.epoch), e.description);
+        break;
+      default:
+        break;
+    }
+    this.traceLine(parts.join(' '));
+  }
+
+  traceDigest(): string {
+    if (!this.traceHash) throw new StarlingError('INVALID_CONFIG', 'start the cluster with trace: true to read its trace');
+    return this.traceHash.copy().digest('hex');
+  }
+
+  traceLines(): readonly string[] {
+    return this.traceBuffer;
+  }
+}
+
+/** Narrowing helper for code that holds a {@link Cluster}. */
+export function isSimulation(cluster: Cluster): cluster is SimulationCluster {
+  return cluster.runtime === 'simulation';
+}

@@ -1,0 +1,80 @@
+/**
+ * Drives an {@link EventLoop} on the real clock (the `local` runtime): runs due events in slices
+ * and yields to Node's event loop between slices, so I/O and timers are never starved.
+ */
+import type { EventLoop } from './loop.ts';
+
+/** Wall-clock budget of one slice, in ms. */
+const SLICE_MS = 8;
+
+export class RealTimePump {
+  private immediate: NodeJS.Immediate | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAtMs = Infinity;
+  private stopped = false;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly loop: EventLoop) {
+    loop.onPost = (atMs) => this.arm(atMs);
+  }
+
+  private arm(atMs: number): void {
+    if (this.stopped || this.immediate !== null) return;
+    const delay = atMs - this.loop.now();
+    if (delay <= 0) {
+      if (this.timer !== null) {
+        clearTimeout(this.timer);
+        this.timer = null;
+        this.timerAtMs = Infinity;
+      }
+      this.immediate = setImmediate(() => this.run());
+      return;
+    }
+    if (this.timer !== null && this.timerAtMs <= atMs) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerAtMs = atMs;
+    this.timer = setTimeout(() => this.run(), Math.ceil(delay));
+  }
+
+  private run(): void {
+    this.immediate = null;
+    this.timer = null;
+    this.timerAtMs = Infinity;
+    if (this.stopped) return;
+    const deadline = performance.now() + SLICE_MS;
+    let n = 0;
+    while (this.loop.runNext(this.loop.now())) {
+      if ((++n & 63) === 0 && performance.now() > deadline) break;
+    }
+    for (const check of [...this.waiters]) check();
+    const next = this.loop.peekTime();
+    if (next !== undefined) this.arm(next);
+  }
+
+  /** Resolves true once `condition()` holds (checked after every slice), false after `timeoutMs`. */
+  waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (condition()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (ok: boolean): void => {
+        this.waiters.delete(check);
+        clearTimeout(timeout);
+        clearInterval(poll);
+        resolve(ok);
+      };
+      const check = (): void => {
+        if (condition()) finish(true);
+      };
+      const timeout = setTimeout(() => finish(condition()), timeoutMs);
+      // Conditions may also turn true in continuations between slices.
+      const poll = setInterval(check, 5);
+      this.waiters.add(check);
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.immediate !== null) clearImmediate(this.immediate);
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.loop.onPost = undefined;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Starting clusters and single-node systems.
+ */
+import type { ActorDef, AskOptions, SpawnOptions } from './actor.ts';
+import type { Cluster, SimulationCluster } from './cluster.ts';
+import { type ClusterConfig, resolveConfig } from './config.ts';
+import type { EventStream } from './events.ts';
+import { loadPlugins } from './plugin.ts';
+import type { ActorRef, AnyRef } from './ref.ts';
+import { InProcessCluster } from './runtime/in-process.ts';
+
+/**
+ * Starts a cluster from a config: loads its plugins, boots every node, and returns the host's
+ * handle. A simulation cluster's clock moves only when it is run (`until`, `runFor`, `runUntil`).
+ *
+ * ```ts
+ * const cluster = await startCluster({ runtime: 'simulation', seed: 7, nodes: 3, plugins: [usePlugin(myPlugin)] });
+ * const ref = await cluster.spawn('n1', 'echo', undefined);
+ * const reply = await cluster.until(cluster.ask(ref, (replyTo) => ({ text: 'hi', replyTo }), { timeoutMs: 1000 }));
+ * ```
+ */
+export async function startCluster(config: ClusterConfig & { runtime: 'simulation' }): Promise<SimulationCluster>;
+export async function startCluster(config: ClusterConfig): Promise<Cluster>;
+export async function startCluster(config: ClusterConfig): Promise<Cluster> {
+  const resolved = resolveConfig(config);
+  const plugins = await loadPlugins(resolved.plugins);
+  const cluster = new InProcessCluster(resolved, plugins);
+  cluster.start();
+  return cluster;
+}
+
+/** A single-node actor system on the real clock: the simplest way to use actors in an application. */
+export interface LocalSystem {
+  /** The node's name. */
+  readonly name: string;
+  readonly events: EventStream;
+  /** Spawns a top-level actor under `/user`. */
+  spawn<M, S, P>(def: ActorDef<M, S, P>, props: P, options?: SpawnOptions): ActorRef<M>;
+  tell<M>(ref: ActorRef<M>, msg: M): void;
+  ask<Req, Res = unknown>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => Req, options: AskOptions): Promise<Res>;
+  /** Stops an actor and its children; stop hooks run. */
+  stop(ref: AnyRef): void;
+  /** Runtime clock, in ms since the system started. */
+  now(): number;
+  /** Stops every actor and releases the timers that keep the process alive. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts a single-node system on the `local` runtime.
+ *
+ * ```ts
+ * const system = await createSystem();
+ * const counter = system.spawn(counterDef, undefined, { name: 'counter' });
+ * system.tell(counter, { type: 'add', n: 2 });
+ * const n = await system.ask(counter, (replyTo: ActorRef<number>) => ({ type: 'get', replyTo }), { timeoutMs: 1000 });
+ * await system.shutdown();
+ * ```
+ */
+export async function createSystem(options: { name?: string; seed?: number; maxMessageBytes?: number } = {}): Promise<LocalSystem> {
+  const name = options.name ?? 'local';
+  const cluster = (await startCluster({
+    runtime: 'local',
+    nodes: [name],
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
+  })) as InProcessCluster;
+  return {
+    name,
+    events: cluster.events,
+    spawn<M, S, P>(def: ActorDef<M, S, P>, props: P, spawnOptions?: SpawnOptions): ActorRef<M> {
+      const sys = cluster.runningSystem(name);
+      sys.register(def);
+      return sys.spawn('user', def, props, spawnOptions) as ActorRef<M>;
+    },
+    tell: (ref, msg) => cluster.tell(ref, msg),
+    ask: (ref, make, askOptions) => cluster.ask(ref, make, askOptions),
+    stop: (ref) => void cluster.stopActor(ref),
+    now: () => cluster.now(),
+    shutdown: () => cluster.stop(),
+  };
+}

@@ -1,0 +1,20 @@
+import { defineConfig } from 'vitest/config';
+import ClosingLineReporter from './scripts/closing-line-reporter.ts';
+
+// Workspace packages resolve to their TypeScript sources through the `source` export condition,
+// so tests run without a build. The node environment reads `ssr.resolve.conditions`.
+export default defineConfig({
+  ssr: { resolve: { conditions: ['source'] } },
+  resolve: { conditions: ['source'] },
+  test: {
+    reporters: ['default', new ClosingLineReporter()],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'actors', include: ['packages/actors/test/**/*.test.ts'] },
+      },
+    ],
+  },
+});
