@@ -18,6 +18,13 @@ export interface Terminated {
 /** The outcome of a promise piped to an actor as a message. */
 export type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
+/**
+ * The reply type an `ask` expects from a request union: the `X` of its members' `replyTo:
+ * ActorRef<X>` fields (`unknown` if none has one). Name it explicitly when a union has several.
+ */
+export type ReplyOf<M> = [ReplyField<M>] extends [never] ? unknown : ReplyField<M>;
+type ReplyField<M> = M extends { readonly replyTo: ActorRef<infer R> } ? R : never;
+
 /** Options of an `ask`. The timeout is mandatory: an ask without one is a leak waiting to happen. */
 export interface AskOptions {
   /** Fail with `ASK_TIMEOUT` when no reply arrives within this many ms of runtime time. */
@@ -79,11 +86,14 @@ export interface ActorContext<M> {
   /** Sends a message, fire and forget. Throws at once if the message cannot be encoded for another node. */
   tell<T>(ref: ActorRef<T>, msg: T): void;
   /**
-   * Request/response. The reply is whatever the target tells `replyTo`. Awaiting an ask inside
+   * Request/response. The reply is whatever the target tells `replyTo`; its type defaults to the
+   * `X` of the request union's `replyTo: ActorRef<X>` fields. Annotate the factory's return type
+   * with the target's message type, `(replyTo): CounterMsg => ({ type: 'get', replyTo })`, since
+   * TypeScript widens literal types in generic callbacks. Awaiting an ask inside
    * `receive` holds this actor's mailbox until it settles: for actor-to-actor requests prefer
    * {@link pipeToSelf} (or two actors asking each other deadlock until the timeout).
    */
-  ask<Req, Res = unknown>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => Req, options: AskOptions): Promise<Res>;
+  ask<Req, Res = ReplyOf<Req>>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => NoInfer<Req>, options: AskOptions): Promise<Res>;
   /** Delivers the outcome of a runtime-owned promise (an ask, a delay) to this actor as a message. */
   pipeToSelf<T>(promise: Promise<T>, adapt: (result: Settled<T>) => M): void;
   /** A promise resolved after `ms` of runtime time. */

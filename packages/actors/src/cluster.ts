@@ -2,7 +2,7 @@
  * The cluster host's API, the same in every runtime: start nodes from one config, inject faults,
  * spawn actors, talk to them from outside, read events and counters, and stop.
  */
-import type { ActorDef, AskOptions, SpawnOptions } from './actor.ts';
+import type { ActorDef, AskOptions, ReplyOf, SpawnOptions } from './actor.ts';
 import type { ResolvedConfig, RuntimeKind } from './config.ts';
 import type { EventStream } from './events.ts';
 import type { MailboxCounters } from './mailbox.ts';
@@ -25,7 +25,7 @@ export interface NetworkControl {
   grudge(from: string, to: string): Promise<void>;
   /** Removes partitions and one-way drops (Jepsen's heal); loss, latency and the rest stay. */
   heal(): Promise<void>;
-  /** Back to a perfect network. */
+  /** Back to the rules the cluster was configured with (by default a perfect network). */
   reset(): Promise<void>;
   setLoss(probability: number): Promise<void>;
   setLatency(latency: LatencyDistribution): Promise<void>;
@@ -55,6 +55,8 @@ export interface ScheduleHandle {
   cancel(): void;
   /** Resolves when the last fault has been applied. */
   readonly done: Promise<void>;
+  /** Faults that failed when applied (the schedule is validated up front, so normally empty). */
+  readonly errors: readonly Error[];
 }
 
 /** The host's view of a cluster, in any runtime. */
@@ -75,7 +77,7 @@ export interface Cluster {
   /** Sends from the host's endpoint. Throws the codec's typed errors. */
   tell<M>(ref: ActorRef<M>, msg: M): void;
   /** Request/response from the host's endpoint. */
-  ask<Req, Res = unknown>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => Req, options: AskOptions): Promise<Res>;
+  ask<Req, Res = ReplyOf<Req>>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => NoInfer<Req>, options: AskOptions): Promise<Res>;
   /** Stops an actor (any but the guardians); its watchers get `Terminated`. */
   stopActor(ref: AnyRef): Promise<void>;
   /** Crashes the node: memory is gone; in simulation its disk stays. */

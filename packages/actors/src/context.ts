@@ -8,6 +8,7 @@ import type {
   ActorDef,
   AskOptions,
   ReachabilityReport,
+  ReplyOf,
   Settled,
   SpawnOptions,
   Timers,
@@ -74,7 +75,7 @@ export class Context<M> implements ActorContext<M> {
     this.sys.tell(ref, msg, undefined);
   }
 
-  ask<Req, Res = unknown>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => Req, options: AskOptions): Promise<Res> {
+  ask<Req, Res = ReplyOf<Req>>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => NoInfer<Req>, options: AskOptions): Promise<Res> {
     if (!this.current()) return Promise.reject(new AskFailedError(refToString(ref), 'stale'));
     return this.sys.ask(ref, make, options);
   }

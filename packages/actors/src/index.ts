@@ -9,6 +9,7 @@ export {
   type AskOptions,
   defineActor,
   type ReachabilityReport,
+  type ReplyOf,
   type Settled,
   type SpawnOptions,
   type Terminated,

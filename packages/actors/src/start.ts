@@ -1,7 +1,7 @@
 /**
  * Starting clusters and single-node systems.
  */
-import type { ActorDef, AskOptions, SpawnOptions } from './actor.ts';
+import type { ActorDef, AskOptions, ReplyOf, SpawnOptions } from './actor.ts';
 import type { Cluster, SimulationCluster } from './cluster.ts';
 import { type ClusterConfig, resolveConfig } from './config.ts';
 import type { EventStream } from './events.ts';
@@ -37,7 +37,7 @@ export interface LocalSystem {
   /** Spawns a top-level actor under `/user`. */
   spawn<M, S, P>(def: ActorDef<M, S, P>, props: P, options?: SpawnOptions): ActorRef<M>;
   tell<M>(ref: ActorRef<M>, msg: M): void;
-  ask<Req, Res = unknown>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => Req, options: AskOptions): Promise<Res>;
+  ask<Req, Res = ReplyOf<Req>>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => NoInfer<Req>, options: AskOptions): Promise<Res>;
   /** Stops an actor and its children; stop hooks run. */
   stop(ref: AnyRef): void;
   /** Runtime clock, in ms since the system started. */

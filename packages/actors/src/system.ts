@@ -769,7 +769,7 @@ export class ActorSystem {
   // Ask
 
   /** Request/response through a temporary ref under `/temp`. */
-  ask<Req, Res>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => Req, options: AskOptions): Promise<Res> {
+  ask<Req, Res>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => NoInfer<Req>, options: AskOptions): Promise<Res> {
     if (!this.running) return Promise.reject(new StarlingError('SYSTEM_STOPPED', `node ${this.name} is not running`));
     const timeoutMs = options?.timeoutMs;
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {

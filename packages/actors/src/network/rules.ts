@@ -97,13 +97,21 @@ export function validateRules(rules: NetworkRules, nodes: readonly string[]): vo
   probability('reorderProbability', rules.reorderProbability);
   nonNegative('reorderWindowMs', rules.reorderWindowMs);
   validateLatency(rules.latency);
+  if (!Array.isArray(rules.grudges)) throw new InvalidArgumentError('INVALID_CONFIG', 'grudges must be an array of {from, to}');
   for (const g of rules.grudges) {
+    if (typeof g !== 'object' || g === null) throw new InvalidArgumentError('INVALID_CONFIG', 'a grudge must be {from, to}');
     node('grudge.from', g.from);
     node('grudge.to', g.to);
   }
   const p = rules.partition;
   if (p === null) return;
+  if (typeof p !== 'object' || p === undefined) {
+    throw new InvalidArgumentError('INVALID_CONFIG', `partition must be null or a partition, got ${String(p)}`);
+  }
   if (p.shape === 'groups') {
+    if (!Array.isArray(p.groups) || !p.groups.every(Array.isArray)) {
+      throw new InvalidArgumentError('INVALID_CONFIG', 'partition groups must be an array of arrays of node names');
+    }
     const seen = new Set<string>();
     for (const group of p.groups) {
       for (const n of group) {
@@ -113,7 +121,13 @@ export function validateRules(rules: NetworkRules, nodes: readonly string[]): vo
       }
     }
   } else if (p.shape === 'ring') {
-    for (const n of p.order) node('partition ring', n);
+    if (!Array.isArray(p.order)) throw new InvalidArgumentError('INVALID_CONFIG', 'partition ring order must be an array of node names');
+    const seen = new Set<string>();
+    for (const n of p.order) {
+      node('partition ring', n);
+      if (seen.has(n)) throw new InvalidArgumentError('INVALID_CONFIG', `node '${n}' is twice in the partition ring`);
+      seen.add(n);
+    }
   } else {
     throw new InvalidArgumentError('INVALID_CONFIG', `unknown partition shape ${JSON.stringify((p as { shape?: unknown }).shape)}`);
   }

@@ -16,7 +16,7 @@ export type Fault =
   | { readonly kind: 'duplicate'; readonly probability: number }
   | { readonly kind: 'reorder'; readonly probability: number; readonly windowMs: number }
   | { readonly kind: 'grudge'; readonly from: string; readonly to: string }
-  /** Back to a perfect network: no partition, grudge, loss, extra latency, duplication or reordering. */
+  /** Back to the cluster's configured rules: no partition or grudge, the configured loss, latency and the rest. */
   | { readonly kind: 'reset-network' }
   | { readonly kind: 'kill'; readonly node: string }
   | { readonly kind: 'restart'; readonly node: string }
@@ -88,11 +88,28 @@ export function generateSchedule(options: GenerateOptions): FaultSchedule {
   const { seed, nodes, durationMs } = options;
   if (nodes.length < 2) throw new InvalidArgumentError('INVALID_CONFIG', 'a fault schedule needs at least 2 nodes');
   const kinds = options.kinds ?? ALL_EPISODES;
-  if (kinds.length === 0) return { seed, faults: [] };
+  for (const k of kinds) {
+    if (!ALL_EPISODES.includes(k)) throw new InvalidArgumentError('INVALID_CONFIG', `unknown episode kind ${JSON.stringify(k)}`);
+  }
   const minEp = options.minEpisodeMs ?? 500;
   const maxEp = options.maxEpisodeMs ?? 5000;
   const minGap = options.minGapMs ?? 200;
   const maxGap = options.maxGapMs ?? 2000;
+  const finite = (name: string, v: number): void => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new InvalidArgumentError('INVALID_CONFIG', `${name} must be a finite number >= 0, got ${String(v)}`);
+    }
+  };
+  finite('durationMs', durationMs);
+  finite('minEpisodeMs', minEp);
+  finite('maxEpisodeMs', maxEp);
+  finite('minGapMs', minGap);
+  finite('maxGapMs', maxGap);
+  if (maxEp < minEp) throw new InvalidArgumentError('INVALID_CONFIG', 'maxEpisodeMs must be >= minEpisodeMs');
+  if (maxGap < minGap) throw new InvalidArgumentError('INVALID_CONFIG', 'maxGapMs must be >= minGapMs');
+  // Times are whole ms: an episode must last at least 1 ms, or the loop below could never end.
+  if (Math.round(minEp) < 1) throw new InvalidArgumentError('INVALID_CONFIG', `minEpisodeMs must be at least 1, got ${minEp}`);
+  if (kinds.length === 0) return { seed, faults: [] };
   const rnd = createRandom(seed, 'fault-schedule');
   const between = (lo: number, hi: number): number => Math.round(lo + rnd.next() * (hi - lo));
   const pick = <T>(xs: readonly T[]): T => xs[rnd.int(xs.length)] as T;
@@ -215,7 +232,7 @@ function checkFault(f: unknown, where: string, nodes: ReadonlySet<string> | unde
       return o as Fault;
     case 'reorder':
       if (!isProbability(o.probability)) bad(`${where}: probability must be in [0, 1]`);
-      if (typeof o.windowMs !== 'number' || o.windowMs < 0) bad(`${where}: windowMs must be >= 0`);
+      if (typeof o.windowMs !== 'number' || !Number.isFinite(o.windowMs) || o.windowMs < 0) bad(`${where}: windowMs must be a finite number >= 0`);
       return o as Fault;
     case 'latency':
       try {
@@ -236,9 +253,12 @@ function checkFault(f: unknown, where: string, nodes: ReadonlySet<string> | unde
           : p?.shape === 'ring' && Array.isArray(p.order)
             ? p.order
             : bad(`${where}: partition must be {shape:'groups',groups} or {shape:'ring',order}`);
+      const seen = new Set<string>();
       for (const n of names) {
         if (typeof n !== 'string') bad(`${where}: partition members must be node names`);
         if (nodes && !nodes.has(n)) bad(`${where}: unknown node '${n}'`);
+        if (seen.has(n)) bad(`${where}: node '${n}' appears twice in the partition`);
+        seen.add(n);
       }
       return o as Fault;
     }

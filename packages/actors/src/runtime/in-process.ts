@@ -6,7 +6,7 @@
  * threads.
  */
 import { createHash, type Hash } from 'node:crypto';
-import type { ActorDef, AnyActorDef, AskOptions, SpawnOptions } from '../actor.ts';
+import type { ActorDef, AnyActorDef, AskOptions, ReplyOf, SpawnOptions } from '../actor.ts';
 import type { Cluster, NetworkControl, NodeState, NodeStats, ScheduleHandle, SimulationCluster } from '../cluster.ts';
 import { Codec } from '../codec.ts';
 import { HOST_NODE, type ResolvedConfig, type RuntimeKind } from '../config.ts';
@@ -17,8 +17,8 @@ import { EventStream, type NetworkDropCause, type RuntimeEvent } from '../events
 import type { MailboxCounters } from '../mailbox.ts';
 import { NetworkModel } from '../network/model.ts';
 import { isolate as isolatePartition } from '../network/partitions.ts';
-import { describeRules, type NetworkRules } from '../network/rules.ts';
-import type { Fault, FaultSchedule } from '../network/schedule.ts';
+import { describeRules, type NetworkRules, PERFECT_NETWORK } from '../network/rules.ts';
+import { type Fault, type FaultSchedule, validateSchedule } from '../network/schedule.ts';
 import type { LoadedPlugin } from '../plugin.ts';
 import { createRandom, randomHex8, type Random } from '../random.ts';
 import { type ActorRef, type AnyRef, refToString } from '../ref.ts';
@@ -377,7 +377,7 @@ export class InProcessCluster implements Cluster {
     this.hostSystem.tell(ref, msg, undefined);
   }
 
-  ask<Req, Res = unknown>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => Req, options: AskOptions): Promise<Res> {
+  ask<Req, Res = ReplyOf<Req>>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => NoInfer<Req>, options: AskOptions): Promise<Res> {
     return this.hostSystem.ask(ref, make, options);
   }
 
@@ -437,15 +437,7 @@ export class InProcessCluster implements Cluster {
       isolate: (node) => change({ partition: isolatePartition(nodes, node) }),
       grudge: (from, to) => change({ grudges: [...model.rules.grudges, { from, to }] }),
       heal: () => change({ partition: null, grudges: [] }),
-      reset: () =>
-        change({
-          partition: null,
-          grudges: [],
-          lossProbability: 0,
-          duplicateProbability: 0,
-          reorderProbability: 0,
-          latency: this.config.network.latency ?? { kind: 'constant', ms: 0 },
-        }),
+      reset: () => change({ ...PERFECT_NETWORK, ...this.config.network }),
       setLoss: (p) => change({ lossProbability: p }),
       setLatency: (latency) => change({ latency }),
       setDuplication: (p) => change({ duplicateProbability: p }),
@@ -488,11 +480,14 @@ export class InProcessCluster implements Cluster {
   }
 
   applySchedule(schedule: FaultSchedule): ScheduleHandle {
+    // Validate everything up front: a schedule that names an unknown node fails here, typed, not midway.
+    validateSchedule(schedule, this.nodes);
     const start = this.now();
+    const errors: Error[] = [];
     const events = schedule.faults.map((tf) =>
       this.loop.post(start + tf.atMs, null, () => {
         if (this.traceHash) this.traceLine(`${this.now()} fault ${JSON.stringify(tf.fault)}`);
-        void this.applyFault(tf.fault);
+        this.applyFault(tf.fault).catch((err: unknown) => errors.push(err as Error));
       }),
     );
     const last = events[events.length - 1];
@@ -509,6 +504,7 @@ export class InProcessCluster implements Cluster {
         for (const ev of events) ev.cancelled = true;
       },
       done,
+      errors,
     };
   }
 
