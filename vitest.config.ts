@@ -15,6 +15,10 @@ export default defineConfig({
         extends: true,
         test: { name: 'actors', include: ['packages/actors/test/**/*.test.ts'] },
       },
+      {
+        extends: true,
+        test: { name: 'demo', include: ['packages/demo/test/**/*.test.ts'] },
+      },
     ],
   },
 });
