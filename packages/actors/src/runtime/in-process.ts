@@ -30,6 +30,17 @@ import { RealTimePump } from './pump.ts';
 /** Messages one drain turn handles before other events at the same instant get their turn. */
 const DRAIN_BUDGET = 4096;
 
+/** Post options of a message on the wire: it survives a kill of its target and is bounded while the target is paused. */
+const MESSAGE_EVENT = { survivesKill: true, isMessage: true } as const;
+
+/** A message on the wire: what a delivery event carries. */
+interface Delivery {
+  readonly from: string;
+  readonly slot: NodeSlot;
+  readonly bytes: Uint8Array;
+  readonly sentAtMs: number;
+}
+
 interface NodeSlot {
   readonly name: string;
   readonly lane: Lane;
@@ -102,7 +113,7 @@ export class InProcessCluster implements Cluster {
   private newSlot(name: string): NodeSlot {
     return {
       name,
-      lane: new Lane(name, this.config.pausedQueueLimit),
+      lane: new Lane(name, this.config.pausedQueueLimit, (d) => this.heldOverflow(d as Delivery)),
       system: null,
       disk: new Disk(),
       starts: 0,
@@ -127,19 +138,20 @@ export class InProcessCluster implements Cluster {
     const loop = this.loop;
     const isCurrent = (): boolean => system !== null && slot.system === system && system.isRunning;
     let drainPending = false;
+    const drain = (): void => {
+      drainPending = false;
+      if (isCurrent()) system!.drain(DRAIN_BUDGET);
+    };
     const host: NodeHost = {
       now: () => loop.now(),
       schedule: (atMs, fn) => {
         const ev = loop.post(atMs, lane, fn);
-        return { cancel: () => void (ev.cancelled = true) };
+        return { cancel: () => loop.cancel(ev) };
       },
       requestDrain: () => {
         if (drainPending) return;
         drainPending = true;
-        loop.post(loop.now(), lane, () => {
-          drainPending = false;
-          if (isCurrent()) system!.drain(DRAIN_BUDGET);
-        });
+        loop.post(loop.now(), lane, drain);
       },
       send: (toNode, env) => {
         // Encode first: an unencodable message throws to the sender even from a halted node.
@@ -229,7 +241,7 @@ export class InProcessCluster implements Cluster {
       slot.restartTimer = null;
       if (slot.system === null && !this.stopped) this.startNode(slot, false);
     });
-    slot.restartTimer = { cancel: () => void (ev.cancelled = true) };
+    slot.restartTimer = { cancel: () => this.loop.cancel(ev) };
   }
 
   private slot(node: string): NodeSlot {
@@ -291,22 +303,15 @@ export class InProcessCluster implements Cluster {
 
   private route(from: string, toNode: string, env: Envelope, bytes: Uint8Array): void {
     const sentAtMs = this.loop.now();
-    if (from === HOST_NODE || toNode === HOST_NODE) {
-      // The host's endpoint is the test harness, not a cluster member: its links carry no faults.
-      const slot = toNode === HOST_NODE ? this.hostSlot : this.slots.get(toNode);
-      if (!slot) {
-        this.networkDrop(from, toNode, env, 'unknown-node');
-        return;
-      }
-      this.loop.post(sentAtMs, slot.lane, () => this.deliver(from, slot, bytes, sentAtMs), {
-        survivesKill: true,
-        onOverflow: () => this.networkDrop(from, toNode, env, 'queue-full'),
-      });
-      return;
-    }
-    const slot = this.slots.get(toNode);
+    const slot = toNode === HOST_NODE ? this.hostSlot : this.slots.get(toNode);
     if (!slot) {
       this.networkDrop(from, toNode, env, 'unknown-node');
+      return;
+    }
+    const delivery: Delivery = { from, slot, bytes, sentAtMs };
+    if (from === HOST_NODE || toNode === HOST_NODE) {
+      // The host's endpoint is the test harness, not a cluster member: its links carry no faults.
+      this.loop.post(sentAtMs, slot.lane, this.deliverFn, delivery, MESSAGE_EVENT);
       return;
     }
     const decision = this.model.decide(from, toNode, sentAtMs, bytes.length);
@@ -314,18 +319,20 @@ export class InProcessCluster implements Cluster {
       this.networkDrop(from, toNode, env, decision.cause);
       return;
     }
-    for (const at of decision.atMs) {
-      this.loop.post(at, slot.lane, () => this.deliver(from, slot, bytes, sentAtMs), {
-        survivesKill: true,
-        onOverflow: () => {
-          this.model.noteDropped(from, toNode, 'queue-full');
-          this.networkDrop(from, toNode, env, 'queue-full');
-        },
-      });
-    }
+    for (const at of decision.atMs) this.loop.post(at, slot.lane, this.deliverFn, delivery, MESSAGE_EVENT);
   }
 
-  private deliver(from: string, slot: NodeSlot, bytes: Uint8Array, sentAtMs: number): void {
+  private readonly deliverFn = (d: Delivery): void => this.deliver(d);
+
+  /** A paused node's hold queue was full. */
+  private heldOverflow(d: Delivery): void {
+    const to = d.slot.name;
+    if (d.from !== HOST_NODE && to !== HOST_NODE) this.model.noteDropped(d.from, to, 'queue-full');
+    this.networkDrop(d.from, to, this.codec.decode(d.bytes) as Envelope, 'queue-full');
+  }
+
+  private deliver(d: Delivery): void {
+    const { from, slot, bytes, sentAtMs } = d;
     const to = slot.name;
     const faulty = from !== HOST_NODE && to !== HOST_NODE;
     if (faulty) {
@@ -501,7 +508,7 @@ export class InProcessCluster implements Cluster {
       : Promise.resolve();
     return {
       cancel: () => {
-        for (const ev of events) ev.cancelled = true;
+        for (const ev of events) this.loop.cancel(ev);
       },
       done,
       errors,

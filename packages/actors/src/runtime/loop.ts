@@ -8,16 +8,23 @@
  * and meet whatever runs at delivery time.
  */
 
+/**
+ * One scheduled callback: `fn(arg)`. Passing the argument separately lets hot paths (message
+ * deliveries) post a shared function and a small record instead of allocating a closure each.
+ */
 export interface LoopEvent {
-  readonly atMs: number;
-  readonly seq: number;
+  atMs: number;
+  seq: number;
   readonly lane: Lane | null;
   /** Lane generation the event belongs to; -1 survives kills (messages on the wire). */
   readonly gen: number;
-  readonly fn: () => void;
-  /** For message deliveries held by a paused lane: called instead of `fn` when the hold queue is full. */
-  readonly onOverflow: (() => void) | undefined;
+  readonly fn: (arg: unknown) => void;
+  readonly arg: unknown;
+  /** A message delivery: counted against the lane's hold limit while it is paused. */
+  readonly isMessage: boolean;
   cancelled: boolean;
+  /** Where the event is: queued in the loop, held by a paused lane, or done (ran or dropped). */
+  where: 'queued' | 'held' | 'done';
 }
 
 /** A node's slot in the loop. */
@@ -31,8 +38,21 @@ export class Lane {
     readonly name: string,
     /** Most message deliveries held while paused; more are dropped (`queue-full`). */
     readonly holdLimit: number,
+    /** Called with a message event's `arg` instead of running it when the hold queue is full. */
+    readonly onHoldOverflow: (arg: unknown) => void,
   ) {}
 }
+
+/** Options of {@link EventLoop.post}. */
+export interface PostOptions {
+  /** Survives a kill of the lane (messages on the wire). */
+  readonly survivesKill?: boolean;
+  /** A message delivery (bounded while the lane is paused). */
+  readonly isMessage?: boolean;
+}
+
+/** Cancelled events are removed lazily; past this many the heap is compacted. */
+const COMPACT_MIN_CANCELLED = 1024;
 
 function before(a: LoopEvent, b: LoopEvent): boolean {
   return a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq);
@@ -48,6 +68,8 @@ export class EventLoop {
   private nowHead = 0;
   private seq = 0;
   private virtualNow = 0;
+  /** Cancelled events still in the heap or the now-queue. */
+  private cancelledInHeap = 0;
   /** Called whenever an event is posted (the real-time pump re-arms its timer). */
   onPost: ((atMs: number) => void) | undefined;
 
@@ -62,8 +84,8 @@ export class EventLoop {
     return this.clock === undefined;
   }
 
-  /** Posts `fn` at `atMs` (clamped to now). */
-  post(atMs: number, lane: Lane | null, fn: () => void, options?: { survivesKill?: boolean; onOverflow?: () => void }): LoopEvent {
+  /** Posts `fn(arg)` at `atMs` (clamped to now). */
+  post<A>(atMs: number, lane: Lane | null, fn: (arg: A) => void, arg?: A, options?: PostOptions): LoopEvent {
     const now = this.now();
     const at = atMs > now ? atMs : now;
     const ev: LoopEvent = {
@@ -71,14 +93,20 @@ export class EventLoop {
       seq: this.seq++,
       lane,
       gen: options?.survivesKill ? -1 : (lane?.gen ?? 0),
-      fn,
-      onOverflow: options?.onOverflow,
+      fn: fn as (arg: unknown) => void,
+      arg,
+      isMessage: options?.isMessage ?? false,
       cancelled: false,
+      where: 'queued',
     };
-    if (this.clock === undefined && at === this.virtualNow) this.nowQueue.push(ev);
-    else this.push(ev);
-    this.onPost?.(at);
+    this.enqueue(ev);
     return ev;
+  }
+
+  private enqueue(ev: LoopEvent): void {
+    if (this.clock === undefined && ev.atMs === this.virtualNow) this.nowQueue.push(ev);
+    else this.push(ev);
+    this.onPost?.(ev.atMs);
   }
 
   /** Time of the next event, or undefined when idle. */
@@ -100,24 +128,61 @@ export class EventLoop {
     if (ev === undefined || ev.atMs > untilMs) return false;
     this.pop(ev);
     if (this.clock === undefined && ev.atMs > this.virtualNow) this.virtualNow = ev.atMs;
-    if (ev.cancelled) return true;
+    if (ev.cancelled) {
+      this.cancelledInHeap--;
+      ev.where = 'done';
+      return true;
+    }
     const lane = ev.lane;
     if (lane !== null) {
-      if (ev.gen !== -1 && ev.gen !== lane.gen) return true;
+      if (ev.gen !== -1 && ev.gen !== lane.gen) {
+        ev.where = 'done';
+        return true;
+      }
       if (lane.paused) {
-        if (ev.onOverflow !== undefined) {
+        if (ev.isMessage) {
           if (lane.heldMessages >= lane.holdLimit) {
-            ev.onOverflow();
+            ev.where = 'done';
+            lane.onHoldOverflow(ev.arg);
             return true;
           }
           lane.heldMessages++;
         }
+        ev.where = 'held';
         lane.held.push(ev);
         return true;
       }
     }
-    ev.fn();
+    ev.where = 'done';
+    ev.fn(ev.arg);
     return true;
+  }
+
+  /**
+   * Cancels an event. Cancelled events stay in the heap until they come due or until they
+   * outnumber the live ones, when the heap is rebuilt: a flood of cancelled ask timeouts must not
+   * hold memory for their whole timeout.
+   */
+  cancel(ev: LoopEvent): void {
+    if (ev.cancelled || ev.where === 'done') return;
+    ev.cancelled = true;
+    // A held event is simply skipped on resume; only queued ones occupy the heap.
+    if (ev.where === 'queued' && ++this.cancelledInHeap >= COMPACT_MIN_CANCELLED && this.cancelledInHeap * 2 > this.heap.length + this.nowQueue.length) {
+      this.compact();
+    }
+  }
+
+  private compact(): void {
+    for (const ev of this.heap) if (ev.cancelled) ev.where = 'done';
+    const live = this.heap.filter((ev) => !ev.cancelled);
+    const queued = this.nowQueue.slice(this.nowHead);
+    const liveNow = queued.filter((ev) => !ev.cancelled);
+    this.nowQueue = liveNow;
+    this.nowHead = 0;
+    this.heap = [];
+    for (const ev of live) this.push(ev);
+    for (const ev of queued) if (ev.cancelled) ev.where = 'done';
+    this.cancelledInHeap = 0;
   }
 
   /** Advances a virtual clock with nothing to run (the end of `runFor`). */
@@ -129,7 +194,10 @@ export class EventLoop {
     lane.paused = true;
   }
 
-  /** Releases a paused lane's events at the current instant, in their original order. */
+  /**
+   * Releases a paused lane's events at the current instant, in their original order. The same
+   * event objects are queued again, so handles to them (timer cancellation) stay valid.
+   */
   resume(lane: Lane): void {
     lane.paused = false;
     const held = lane.held;
@@ -137,14 +205,21 @@ export class EventLoop {
     lane.heldMessages = 0;
     const now = this.now();
     for (const ev of held) {
-      if (ev.cancelled || (ev.gen !== -1 && ev.gen !== lane.gen)) continue;
-      this.post(now, lane, ev.fn, ev.gen === -1 ? { survivesKill: true } : undefined);
+      if (ev.cancelled || (ev.gen !== -1 && ev.gen !== lane.gen)) {
+        ev.where = 'done';
+        continue;
+      }
+      ev.atMs = now;
+      ev.seq = this.seq++;
+      ev.where = 'queued';
+      this.enqueue(ev);
     }
   }
 
   /** Invalidates the lane's timers and drains; messages in flight to it survive. */
   kill(lane: Lane): void {
     lane.gen++;
+    for (const ev of lane.held) if (ev.gen !== -1) ev.where = 'done';
     lane.held = lane.held.filter((ev) => ev.gen === -1);
     lane.heldMessages = lane.held.length;
   }
