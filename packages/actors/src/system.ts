@@ -103,6 +103,11 @@ const ESCALATE_ALL: SupervisionOptions = { decide: () => 'escalate' };
 export const DEFAULT_MAX_MESSAGE_AGE_MS = 10_000;
 export const DEFAULT_THROUGHPUT = 32;
 
+/** Counters of a node that has handled nothing (also what the host reports for a node that is down). */
+export function emptyCounters(): SystemCounters {
+  return { processed: 0, actors: 0, spawned: 0, stopped: 0, failures: 0, restarts: 0, deadLetters: emptyDeadLetterCounts() };
+}
+
 function emptyDeadLetterCounts(): Record<DeadLetterReason, number> {
   return {
     'no-such-actor': 0,
@@ -146,15 +151,7 @@ export class ActorSystem {
   readonly systemGuardian: Cell;
   /** `/user`: where applications put theirs. */
   readonly userGuardian: Cell;
-  private readonly counters: SystemCounters = {
-    processed: 0,
-    actors: 0,
-    spawned: 0,
-    stopped: 0,
-    failures: 0,
-    restarts: 0,
-    deadLetters: emptyDeadLetterCounts(),
-  };
+  private readonly counters: SystemCounters = emptyCounters();
 
   constructor(options: SystemOptions) {
     this.name = options.name;

@@ -23,7 +23,7 @@ import type { LoadedPlugin } from '../plugin.ts';
 import { createRandom, randomHex8, type Random } from '../random.ts';
 import { type ActorRef, type AnyRef, refToString } from '../ref.ts';
 import { admitRestart, newRestartHistory, type RestartHistory } from '../supervisor.ts';
-import { ActorSystem, type Cancellable, type NodeHost } from '../system.ts';
+import { ActorSystem, type Cancellable, emptyCounters, type NodeHost } from '../system.ts';
 import { EventLoop, Lane } from './loop.ts';
 import { RealTimePump } from './pump.ts';
 
@@ -395,24 +395,7 @@ export class InProcessCluster implements Cluster {
   stats(node: string): NodeStats {
     const slot = this.slot(node);
     const sys = slot.system;
-    const counters = sys?.stats() ?? {
-      processed: 0,
-      actors: 0,
-      spawned: 0,
-      stopped: 0,
-      failures: 0,
-      restarts: 0,
-      deadLetters: {
-        'no-such-actor': 0,
-        stale: 0,
-        stopped: 0,
-        'mailbox-full': 0,
-        'link-full': 0,
-        crashed: 0,
-        'dropped-by-network': 0,
-        'too-old': 0,
-      },
-    };
+    const counters = sys?.stats() ?? emptyCounters();
     return { ...counters, node, nodeUid: sys?.uid, state: this.nodeState(node), starts: slot.starts };
   }
 
