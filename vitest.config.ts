@@ -13,7 +13,8 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'actors', include: ['packages/actors/test/**/*.test.ts'] },
+        // --expose-gc lets memory tests measure after a collection instead of guessing around GC noise.
+        test: { name: 'actors', include: ['packages/actors/test/**/*.test.ts'], execArgv: ['--expose-gc'] },
       },
       {
         extends: true,

@@ -50,7 +50,7 @@ export interface ReachabilityReport {
 export interface Timers<M> {
   /** Sends `msg` to self once after `afterMs`, replacing any timer with this key. */
   once(key: string, afterMs: number, msg: M): void;
-  /** Sends `msg` to self every `intervalMs` (fixed delay), replacing any timer with this key. */
+  /** Sends `msg` to self every `intervalMs` (> 0; fixed delay), replacing any timer with this key. */
   repeat(key: string, intervalMs: number, msg: M): void;
   /** Cancels the timer; its message is not delivered even if it is already queued. */
   cancel(key: string): void;
@@ -66,6 +66,8 @@ export interface WatchRequiresTerminatedInMessageType {
 /**
  * What an actor sees of the runtime. Time, randomness and timers come from here, never from
  * `Date.now`, `Math.random` or `setTimeout`, so the simulation can replay a run from its seed.
+ * A context belongs to one incarnation: after a restart, a stop or the node's death, the
+ * continuation of an old async handler that uses it gets `STALE_CONTEXT`.
  */
 export interface ActorContext<M> {
   /** This actor's ref; stays valid across restarts. */
@@ -98,6 +100,12 @@ export interface ActorContext<M> {
   pipeToSelf<T>(promise: Promise<T>, adapt: (result: Settled<T>) => M): void;
   /** A promise resolved after `ms` of runtime time. */
   delay(ms: number): Promise<void>;
+  /**
+   * Runs work that leaves the runtime (a worker pool, the file system) so that an async handler may
+   * await it: in simulation virtual time stands still until it settles, so the run stays
+   * deterministic as long as the work's result is. Never await other foreign promises in a handler.
+   */
+  external<T>(work: () => Promise<T>): Promise<T>;
   /** Spawns a child under this actor. */
   spawn<CM, CS, CP>(def: ActorDef<CM, CS, CP>, props: CP, options?: SpawnOptions): ActorRef<CM>;
   /** Stops this actor or one of its children: children first, stop hooks run, watchers told. */
@@ -110,7 +118,11 @@ export interface ActorContext<M> {
   children(): AnyRef[];
   /** A child's ref by name. */
   child(name: string): AnyRef | undefined;
-  /** The failure-detector hook: a membership plugin reports another node down or up. */
+  /**
+   * The failure-detector interface: a membership plugin's actor (under `/system`) reports another
+   * node incarnation down (its watched actors terminate with `node-down`) or up. Throws
+   * `NOT_PERMITTED` from actors under `/user`.
+   */
   reportReachability(report: ReachabilityReport): void;
 }
 

@@ -25,8 +25,10 @@ export class Cell {
   status: CellStatus = 'suspended';
   /** Bumped at every restart and at stop; continuations of older incarnations are discarded. */
   incarnation = 0;
-  /** `init` succeeded at least once (so `preRestart` has a state to see). */
+  /** `init` succeeded at least once (so `preRestart` and `onStop` have a state to see). */
   hasStarted = false;
+  /** Set while suspended after escalating a failure (of this phase) to the parent. */
+  escalatedFrom: import('./events.ts').FailurePhase | null = null;
   /** An async `receive` is in flight: the mailbox is held. */
   busy = false;
   /** In the node's run queue. */

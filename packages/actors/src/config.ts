@@ -5,6 +5,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from './codec.ts';
 import { InvalidArgumentError } from './errors.ts';
 import type { NetworkRules } from './network/rules.ts';
 import type { PluginSpec } from './plugin.ts';
+import type { BackoffOptions } from './supervisor.ts';
 import { DEFAULT_MAX_MESSAGE_AGE_MS, DEFAULT_THROUGHPUT } from './system.ts';
 
 /** Where the nodes run. */
@@ -45,8 +46,26 @@ export interface ClusterConfig {
   /** Messages held for a paused node before further ones are dropped. Default 10 000. */
   readonly pausedQueueLimit?: number;
   readonly nodeRestart?: Partial<NodeRestartPolicy>;
+  /**
+   * Restart intensity and backoff of each node's `/user` guardian over top-level actors. A failure
+   * past it stops the node (then `nodeRestart` applies). Default: 10 restarts within 10 000 ms.
+   */
+  readonly userGuardian?: GuardianOptions;
+  /**
+   * The host tells every node when it sees another node die (kill, escalation), as a perfect
+   * failure detector: watches of actors there terminate with `node-down`. Default true; a
+   * membership plugin (gossip) is the realistic detector.
+   */
+  readonly hostFailureDetector?: boolean;
   /** Record every delivery and event into a trace (simulation and local). Default false. */
   readonly trace?: boolean;
+}
+
+/** The serialisable part of a guardian's strategy (its decider is always `restart`). */
+export interface GuardianOptions {
+  readonly maxRestarts?: number;
+  readonly withinMs?: number;
+  readonly backoff?: Partial<BackoffOptions>;
 }
 
 /** A config with every default filled in. */
@@ -61,6 +80,8 @@ export interface ResolvedConfig {
   readonly throughput: number;
   readonly pausedQueueLimit: number;
   readonly nodeRestart: NodeRestartPolicy;
+  readonly userGuardian: GuardianOptions;
+  readonly hostFailureDetector: boolean;
   readonly trace: boolean;
 }
 
@@ -117,6 +138,8 @@ export function resolveConfig(config: ClusterConfig): ResolvedConfig {
     throughput: positive('throughput', config.throughput ?? DEFAULT_THROUGHPUT),
     pausedQueueLimit: positive('pausedQueueLimit', config.pausedQueueLimit ?? 10_000),
     nodeRestart: { ...DEFAULT_NODE_RESTART, ...config.nodeRestart },
+    userGuardian: config.userGuardian ?? {},
+    hostFailureDetector: config.hostFailureDetector ?? true,
     trace: config.trace ?? false,
   };
 }

@@ -1,7 +1,8 @@
 /**
- * The context handed to one incarnation of an actor. Every method first checks that the
- * incarnation is still current: a continuation of an async handler that outlived a restart or a
- * stop can no longer act for the actor.
+ * The context handed to one incarnation of an actor. Every method that acts for the actor first
+ * checks that the incarnation is still current: the continuation of an old async handler that
+ * outlived a restart, a stop or the death of its node throws `STALE_CONTEXT` instead of acting
+ * (its promise then settles into nothing, since its incarnation is gone).
  */
 import type {
   ActorContext,
@@ -15,7 +16,7 @@ import type {
 } from './actor.ts';
 import type { Cell } from './cell.ts';
 import type { Disk } from './disk.ts';
-import { AskFailedError, StarlingError } from './errors.ts';
+import { InvalidArgumentError, StaleContextError } from './errors.ts';
 import { type ActorRef, type AnyRef, refToString } from './ref.ts';
 import type { ActorSystem } from './system.ts';
 
@@ -28,15 +29,28 @@ export class Context<M> implements ActorContext<M> {
     private readonly sys: ActorSystem,
   ) {
     this.timers = {
-      once: (key, afterMs, msg) => this.current() && sys.startTimer(cell, key, afterMs, 0, msg),
-      repeat: (key, intervalMs, msg) => this.current() && sys.startTimer(cell, key, intervalMs, intervalMs, msg),
-      cancel: (key) => this.current() && sys.cancelTimer(cell, key),
-      isActive: (key) => this.current() && (cell.timers?.has(key) ?? false),
+      once: (key, afterMs, msg) => {
+        this.assertCurrent();
+        sys.startTimer(cell, key, afterMs, 0, msg, false);
+      },
+      repeat: (key, intervalMs, msg) => {
+        this.assertCurrent();
+        sys.startTimer(cell, key, intervalMs, intervalMs, msg, true);
+      },
+      cancel: (key) => {
+        this.assertCurrent();
+        sys.cancelTimer(cell, key);
+      },
+      isActive: (key) => this.isCurrent() && (cell.timers?.has(key) ?? false),
     };
   }
 
-  private current(): boolean {
+  private isCurrent(): boolean {
     return this.cell.incarnation === this.inc;
+  }
+
+  private assertCurrent(): void {
+    if (this.cell.incarnation !== this.inc) throw new StaleContextError(refToString(this.cell.ref));
   }
 
   get self(): ActorRef<M> {
@@ -56,6 +70,7 @@ export class Context<M> implements ActorContext<M> {
   }
 
   get disk(): Disk {
+    this.assertCurrent();
     return this.sys.disk;
   }
 
@@ -64,26 +79,27 @@ export class Context<M> implements ActorContext<M> {
   }
 
   random(): number {
+    // A stale draw would shift the node's seeded stream for everyone else.
+    this.assertCurrent();
     return this.sys.random.next();
   }
 
   tell<T>(ref: ActorRef<T>, msg: T): void {
-    if (this.cell.incarnation !== this.inc) {
-      this.sys.deadLetter('stale', ref, msg, undefined);
-      return;
-    }
+    this.assertCurrent();
     this.sys.tell(ref, msg, undefined);
   }
 
   ask<Req, Res = ReplyOf<Req>>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => NoInfer<Req>, options: AskOptions): Promise<Res> {
-    if (!this.current()) return Promise.reject(new AskFailedError(refToString(ref), 'stale'));
+    if (!this.isCurrent()) return Promise.reject(new StaleContextError(refToString(this.cell.ref)));
     return this.sys.ask(ref, make, options);
   }
 
   pipeToSelf<T>(promise: Promise<T>, adapt: (result: Settled<T>) => M): void {
-    const self = this.cell.ref;
+    this.assertCurrent();
     const deliver = (r: Settled<T>): void => {
       this.sys.noteAsync();
+      // The piped result belongs to this incarnation; a restarted actor never sees it.
+      if (!this.isCurrent()) return;
       let msg: M;
       try {
         msg = adapt(r);
@@ -91,7 +107,7 @@ export class Context<M> implements ActorContext<M> {
         this.sys.reportHookError(this.cell, err);
         return;
       }
-      this.sys.tell(self, msg, undefined);
+      this.sys.tell(this.cell.ref, msg, undefined);
     };
     promise.then(
       (value) => deliver({ ok: true, value }),
@@ -100,26 +116,35 @@ export class Context<M> implements ActorContext<M> {
   }
 
   delay(ms: number): Promise<void> {
+    if (!this.isCurrent()) return Promise.reject(new StaleContextError(refToString(this.cell.ref)));
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      return Promise.reject(new InvalidArgumentError('INVALID_CONFIG', `delay must be a finite number of ms >= 0, got ${String(ms)}`));
+    }
     return this.sys.delay(ms);
   }
 
+  external<T>(work: () => Promise<T>): Promise<T> {
+    if (!this.isCurrent()) return Promise.reject(new StaleContextError(refToString(this.cell.ref)));
+    return this.sys.external(work);
+  }
+
   spawn<CM, CS, CP>(def: ActorDef<CM, CS, CP>, props: CP, options?: SpawnOptions): ActorRef<CM> {
-    if (!this.current()) throw new StarlingError('NOT_A_CHILD', `${refToString(this.cell.ref)} is no longer running`);
+    this.assertCurrent();
     return this.sys.spawnChild(this.cell, def, props, options) as ActorRef<CM>;
   }
 
   stop(ref: AnyRef): void {
-    if (!this.current()) return;
+    this.assertCurrent();
     this.sys.stopFromContext(this.cell, ref);
   }
 
   watch(ref: AnyRef | object): void {
-    if (!this.current()) return;
+    this.assertCurrent();
     this.sys.watch(this.cell, ref as AnyRef);
   }
 
   unwatch(ref: AnyRef): void {
-    if (!this.current()) return;
+    this.assertCurrent();
     this.sys.unwatch(this.cell, ref);
   }
 
@@ -133,7 +158,7 @@ export class Context<M> implements ActorContext<M> {
   }
 
   reportReachability(report: ReachabilityReport): void {
-    if (!this.current()) return;
-    this.sys.reportReachability(report);
+    this.assertCurrent();
+    this.sys.reportReachability(report, this.cell);
   }
 }

@@ -21,7 +21,11 @@ export type ErrorCode =
   | 'NOT_A_CHILD'
   | 'ACTOR_FAILED'
   | 'ESCALATED'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'STALE_CONTEXT'
+  | 'ACTOR_STOPPED'
+  | 'MAILBOX_FULL'
+  | 'NOT_PERMITTED';
 
 /** Base class of every error with a stable code. */
 export class StarlingError extends Error {
@@ -44,8 +48,9 @@ export class AskTimeoutError extends StarlingError {
 }
 
 /**
- * An `ask` was answered by the runtime instead of the target: the request became a dead letter
- * (no such actor, stale ref, mailbox full, ...). The request was not processed.
+ * An `ask` was answered by the runtime instead of the target: the request became a dead letter.
+ * For `no-such-actor`, `stale`, `stopped` and `mailbox-full` the request was not processed; for
+ * `crashed` its handler ran and threw, possibly after side effects.
  */
 export class AskFailedError extends StarlingError {
   constructor(
@@ -73,5 +78,25 @@ export class MessageTooLargeError extends StarlingError {
   }
 }
 
+/** A tell from the same node hit a full mailbox whose overflow policy is `reject`. */
+export class MailboxFullError extends StarlingError {
+  constructor(
+    readonly target: string,
+    readonly capacity: number,
+  ) {
+    super('MAILBOX_FULL', `mailbox of ${target} is full (capacity ${capacity})`);
+  }
+}
+
 /** Generic error for invalid arguments with a code (bad names, unknown nodes, bad config). */
 export class InvalidArgumentError extends StarlingError {}
+
+/**
+ * A context was used after its incarnation ended (the actor restarted, stopped, or its node
+ * died): the continuation of an old async handler can no longer act for the actor.
+ */
+export class StaleContextError extends StarlingError {
+  constructor(readonly actor: string) {
+    super('STALE_CONTEXT', `the context of ${actor} belongs to an incarnation that has ended`);
+  }
+}

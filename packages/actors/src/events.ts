@@ -150,11 +150,26 @@ export type RuntimeEventMap = { [K in RuntimeEventType]: [Extract<RuntimeEvent, 
 /**
  * A typed event stream (eventemitter3). Subscribe to one type, `on('dead-letter', ...)`, or to
  * everything, `on('event', ...)`.
+ *
+ * Events are published from inside the runtime (a tell, a delivery, a restart). A listener that
+ * throws must not break the runtime mid-operation: its error is rethrown on a later microtask,
+ * where it surfaces as an uncaught error instead of vanishing (the listeners after it on the same
+ * channel miss that one event).
  */
 export class EventStream extends EventEmitter<RuntimeEventMap> {
   /** Emits `e` on its own channel and on `event`. */
   publish(e: RuntimeEvent): void {
-    this.emit(e.type, e as never);
-    this.emit('event', e);
+    this.safeEmit(e.type, e);
+    this.safeEmit('event', e);
+  }
+
+  private safeEmit(channel: RuntimeEventType | 'event', e: RuntimeEvent): void {
+    try {
+      this.emit(channel, e as never);
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
   }
 }

@@ -17,14 +17,25 @@ export {
 } from './actor.ts';
 export type { Cluster, NetworkControl, NodeState, NodeStats, ScheduleHandle, SimulationCluster } from './cluster.ts';
 export { Codec, type CodecOptions, DEFAULT_MAX_MESSAGE_BYTES } from './codec.ts';
-export { type ClusterConfig, DEFAULT_NODE_RESTART, HOST_NODE, type NodeRestartPolicy, type ResolvedConfig, resolveConfig, type RuntimeKind } from './config.ts';
+export {
+  type ClusterConfig,
+  DEFAULT_NODE_RESTART,
+  type GuardianOptions,
+  HOST_NODE,
+  type NodeRestartPolicy,
+  type ResolvedConfig,
+  resolveConfig,
+  type RuntimeKind,
+} from './config.ts';
 export { Disk } from './disk.ts';
 export {
   AskFailedError,
   AskTimeoutError,
   type ErrorCode,
   InvalidArgumentError,
+  MailboxFullError,
   MessageTooLargeError,
+  StaleContextError,
   StarlingError,
   UnencodableMessageError,
 } from './errors.ts';

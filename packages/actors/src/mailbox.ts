@@ -6,11 +6,14 @@
 
 /** What a bounded mailbox does with a message that does not fit. */
 export type OverflowPolicy =
-  /** Drop the incoming message (a dead letter, reason `mailbox-full`). */
+  /** Drop the incoming message (a dead letter, reason `mailbox-full`; an ask fails at once). */
   | 'drop-newest'
-  /** Evict the oldest queued message to make room (a dead letter, reason `mailbox-full`). */
+  /** Evict the oldest queued message to make room (a dead letter, reason `mailbox-full`; an ask fails at once). */
   | 'drop-oldest'
-  /** Refuse the incoming message and tell its asker at once (an `ask` fails with `ASK_FAILED`). */
+  /**
+   * Refuse the incoming message and push back on its sender: a tell from the same node throws
+   * `MAILBOX_FULL` at the tell; from another node it is a dead letter (an ask fails at once).
+   */
   | 'reject';
 
 /** Mailbox settings, per actor definition or per spawn. */
@@ -79,11 +82,11 @@ export class Mailbox {
   /**
    * Appends a message. Returns `undefined` when it was queued; otherwise what the overflow policy
    * removed (the incoming message for `drop-newest` and `reject`, the oldest for `drop-oldest`),
-   * which the caller turns into a dead letter.
+   * which the caller turns into a dead letter. `bypassCapacity` is for the runtime's own signals.
    */
-  enqueue(msg: unknown, meta: EntryMeta | undefined): Evicted | undefined {
+  enqueue(msg: unknown, meta: EntryMeta | undefined, bypassCapacity = false): Evicted | undefined {
     let evicted: Evicted | undefined;
-    if (this.count >= this.capacity) {
+    if (this.count >= this.capacity && !bypassCapacity) {
       this.dropped++;
       if (this.overflow !== 'drop-oldest') return { msg, meta };
       evicted = { msg: this.msgs[this.head], meta: this.metas[this.head] };

@@ -3,7 +3,9 @@
  */
 import type { ActorDef, AskOptions, ReplyOf, SpawnOptions } from './actor.ts';
 import type { Cluster, SimulationCluster } from './cluster.ts';
-import { type ClusterConfig, resolveConfig } from './config.ts';
+import { type ClusterConfig, type GuardianOptions, resolveConfig } from './config.ts';
+import type { MailboxCounters } from './mailbox.ts';
+import type { SystemCounters } from './system.ts';
 import type { EventStream } from './events.ts';
 import { loadPlugins } from './plugin.ts';
 import type { ActorRef, AnyRef } from './ref.ts';
@@ -25,7 +27,13 @@ export async function startCluster(config: ClusterConfig): Promise<Cluster> {
   const resolved = resolveConfig(config);
   const plugins = await loadPlugins(resolved.plugins);
   const cluster = new InProcessCluster(resolved, plugins);
-  cluster.start();
+  try {
+    cluster.start();
+  } catch (err) {
+    // Nothing of a cluster that failed to start may keep running (or keep the process alive).
+    await cluster.stop();
+    throw err;
+  }
   return cluster;
 }
 
@@ -44,6 +52,10 @@ export interface LocalSystem {
   ask<Req, Res = ReplyOf<Req>>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => NoInfer<Req>, options: AskOptions): Promise<Res>;
   /** Stops an actor and its children; stop hooks run. */
   stop(ref: AnyRef): void;
+  /** The node's counters. */
+  stats(): SystemCounters;
+  /** Mailbox counters of one live actor. */
+  actorStats(ref: AnyRef): MailboxCounters | undefined;
   /** Runtime clock, in ms since the system started. */
   now(): number;
   /** Stops every actor and releases the timers that keep the process alive. */
@@ -61,13 +73,16 @@ export interface LocalSystem {
  * await system.shutdown();
  * ```
  */
-export async function createSystem(options: { name?: string; seed?: number; maxMessageBytes?: number } = {}): Promise<LocalSystem> {
+export async function createSystem(
+  options: { name?: string; seed?: number; maxMessageBytes?: number; userGuardian?: GuardianOptions } = {},
+): Promise<LocalSystem> {
   const name = options.name ?? 'local';
   const cluster = (await startCluster({
     runtime: 'local',
     nodes: [name],
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
+    ...(options.userGuardian !== undefined ? { userGuardian: options.userGuardian } : {}),
   })) as InProcessCluster;
   return {
     name,
@@ -82,6 +97,8 @@ export async function createSystem(options: { name?: string; seed?: number; maxM
     tell: (ref, msg) => cluster.runningSystem(name).tell(ref, msg, undefined),
     ask: (ref, make, askOptions) => cluster.runningSystem(name).ask(ref, make, askOptions),
     stop: (ref) => void cluster.stopActor(ref),
+    stats: () => cluster.stats(name),
+    actorStats: (ref) => cluster.actorStats(ref),
     now: () => cluster.now(),
     shutdown: () => cluster.stop(),
   };

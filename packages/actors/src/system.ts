@@ -9,12 +9,7 @@ import { Cell } from './cell.ts';
 import { Context } from './context.ts';
 import type { Disk } from './disk.ts';
 import type { Envelope } from './envelope.ts';
-import {
-  AskFailedError,
-  AskTimeoutError,
-  InvalidArgumentError,
-  StarlingError,
-} from './errors.ts';
+import { AskFailedError, AskTimeoutError, InvalidArgumentError, MailboxFullError, StarlingError } from './errors.ts';
 import type { DeadLetterReason, Directive, EventStream, FailurePhase, NetworkDropCause, TerminationReason } from './events.ts';
 import { DEFAULT_MAILBOX, type EntryMeta, Mailbox, type MailboxOptions } from './mailbox.ts';
 import type { Random } from './random.ts';
@@ -47,6 +42,11 @@ export interface NodeHost {
   noteAsync(): void;
   /** A failure escalated past the root guardian: the node must stop. */
   nodeFailed(error: unknown): void;
+  /**
+   * Runs work that leaves the runtime (a worker pool, the file system). The simulation holds
+   * virtual time still until it settles, so its continuation runs at the instant it was started.
+   */
+  external<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /** Settings of one node's system. */
@@ -119,6 +119,17 @@ function emptyDeadLetterCounts(): Record<DeadLetterReason, number> {
     'dropped-by-network': 0,
     'too-old': 0,
   };
+}
+
+const OVERFLOW_POLICIES = new Set(['drop-newest', 'drop-oldest', 'reject']);
+
+function validateMailbox(m: Partial<MailboxOptions>): void {
+  if (m.capacity !== undefined && !(m.capacity === Infinity || (Number.isInteger(m.capacity) && m.capacity >= 1))) {
+    throw new InvalidArgumentError('INVALID_CONFIG', `mailbox capacity must be an integer >= 1 or Infinity, got ${String(m.capacity)}`);
+  }
+  if (m.overflow !== undefined && !OVERFLOW_POLICIES.has(m.overflow)) {
+    throw new InvalidArgumentError('INVALID_CONFIG', `mailbox overflow must be drop-newest, drop-oldest or reject, got ${String(m.overflow)}`);
+  }
 }
 
 function isPromise(x: unknown): x is Promise<unknown> {
@@ -203,14 +214,21 @@ export class ActorSystem {
     return def;
   }
 
-  /** Spawns under `/user` or `/system`. */
+  /**
+   * Spawns under `/user` or `/system` from outside any actor (the host, a plugin's setup). If the
+   * actor fails to start, it is removed and this throws `ACTOR_FAILED`: a bad spawn from outside
+   * never brings down the node's guardian.
+   */
   spawn(under: 'user' | 'system', def: AnyActorDef, props: unknown, options?: SpawnOptions): AnyRef {
     this.assertRunning();
-    return this.spawnChild(under === 'user' ? this.userGuardian : this.systemGuardian, def, props, options);
+    return this.spawnChild(under === 'user' ? this.userGuardian : this.systemGuardian, def, props, options, true);
   }
 
   /** @internal */
-  spawnChild(parent: Cell, def: AnyActorDef, props: unknown, options: SpawnOptions | undefined): AnyRef {
+  spawnChild(parent: Cell, def: AnyActorDef, props: unknown, options: SpawnOptions | undefined, failFast = false): AnyRef {
+    if (parent.status === 'stopping' || parent.status === 'stopped') {
+      throw new StarlingError('ACTOR_STOPPED', `${refToString(parent.ref)} is stopping and cannot spawn children`);
+    }
     let name = options?.name;
     if (name === undefined) {
       name = `$${(this.nextAuto++).toString(36)}`;
@@ -221,8 +239,9 @@ export class ActorSystem {
       throw new InvalidArgumentError('NAME_TAKEN', `${childPath(parent.path, name)} already exists on ${this.name}`);
     }
     const mailbox = options?.mailbox ? { ...def.mailbox, ...options.mailbox } : def.mailbox;
+    if (mailbox) validateMailbox(mailbox);
     const cell = this.createCell(parent, def, props, name, def.supervision, mailbox);
-    this.startCell(cell);
+    this.startCell(cell, failFast);
     return cell.ref;
   }
 
@@ -248,12 +267,21 @@ export class ActorSystem {
     return cell;
   }
 
-  private startCell(cell: Cell): void {
+  /**
+   * Runs `init` and `onStart`. A failure is supervised like any other, except for spawns from
+   * outside the node (`failFast`): there the actor is removed and the caller gets the error, as
+   * OTP's `start_child` answers `{error, Reason}` instead of crashing its supervisor.
+   */
+  private startCell(cell: Cell, failFast = false): void {
     try {
       let state = cell.def.init(cell.props, cell.ctx);
       if (cell.def.onStart) state = cell.def.onStart(state, cell.ctx);
       cell.state = state;
     } catch (err) {
+      if (failFast) {
+        this.stopCell(cell, 'failed');
+        throw new StarlingError('ACTOR_FAILED', `${refToString(cell.ref)} failed to start: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      }
       this.fail(cell, err, 'start');
       return;
     }
@@ -269,7 +297,7 @@ export class ActorSystem {
   /** Sends `msg` to `ref`, on this node or another. Throws the codec's errors for remote refs. */
   tell(ref: AnyRef, msg: unknown, meta: EntryMeta | undefined): void {
     if (ref.node === this.name) {
-      this.deliverLocal(ref, msg, meta);
+      this.deliverLocal(ref, msg, meta, false, true);
       return;
     }
     const env: Envelope = meta?.askReplyTo
@@ -278,7 +306,12 @@ export class ActorSystem {
     this.host.send(ref.node, env);
   }
 
-  private deliverLocal(to: AnyRef, msg: unknown, meta: EntryMeta | undefined): void {
+  /**
+   * Enqueues for a live actor here. `isSignal` marks the runtime's own messages (`Terminated`,
+   * timer messages): they bypass a bounded mailbox's capacity, as Akka's system messages do,
+   * since losing one would leave a watcher or a timer silently broken.
+   */
+  private deliverLocal(to: AnyRef, msg: unknown, meta: EntryMeta | undefined, isSignal = false, fromThisNode = false): void {
     if (to.nodeUid !== this.uid && to.nodeUid !== '') {
       this.deadLetter('stale', to, msg, meta);
       return;
@@ -298,8 +331,13 @@ export class ActorSystem {
       this.deadLetter('stopped', to, msg, meta);
       return;
     }
-    const evicted = cell.mailbox.enqueue(msg, meta);
-    if (evicted !== undefined) this.deadLetter('mailbox-full', cell.ref, evicted.msg, evicted.meta);
+    const evicted = cell.mailbox.enqueue(msg, meta, isSignal);
+    if (evicted !== undefined) {
+      // `reject` pushes back on a sender of this node at its tell (it may catch and back off);
+      // a sender on another node cannot be told synchronously and gets a dead letter instead.
+      if (fromThisNode && cell.mailbox.overflow === 'reject') throw new MailboxFullError(refToString(cell.ref), cell.mailbox.capacity);
+      this.deadLetter('mailbox-full', cell.ref, evicted.msg, evicted.meta);
+    }
     if (!cell.scheduled && !cell.busy && cell.status === 'running') this.schedule(cell);
   }
 
@@ -307,12 +345,17 @@ export class ActorSystem {
    * Entry point of envelopes from other nodes, after the router delivered them. `sentAtMs` is the
    * sender's clock at the `tell` (one runtime clock per cluster).
    */
-  receive(env: Envelope, sentAtMs: number): void {
-    if (!this.running) return;
+  receive(env: Envelope, sentAtMs: number): boolean {
+    if (!this.running) return false;
     if (this.now() - sentAtMs > this.maxMessageAgeMs) {
       if (env.kind === 'user') this.deadLetter('too-old', env.to, env.msg, env.askReplyTo ? { askReplyTo: env.askReplyTo } : undefined);
-      return;
+      return false;
     }
+    this.dispatchEnvelope(env);
+    return true;
+  }
+
+  private dispatchEnvelope(env: Envelope): void {
     switch (env.kind) {
       case 'user':
         this.deliverLocal(env.to, env.msg, env.askReplyTo ? { askReplyTo: env.askReplyTo } : undefined);
@@ -486,11 +529,13 @@ export class ActorSystem {
   // ---------------------------------------------------------------------------------------------
   // Supervision
 
-  /** A cell failed: suspend it and apply its parent's strategy. */
+  /**
+   * A cell failed: suspend it and apply its parent's strategy. An async handler in flight stays in
+   * flight: only a restart or a stop (which change the incarnation) discard its continuation.
+   */
   private fail(cell: Cell, error: unknown, phase: FailurePhase): void {
     this.counters.failures++;
     cell.status = 'suspended';
-    cell.busy = false;
     const parent = cell.parent;
     if (parent === null || cell === this.userGuardian || cell === this.systemGuardian) {
       this.publishFailed(cell, error, phase, 'escalate');
@@ -504,12 +549,13 @@ export class ActorSystem {
     } catch {
       directive = 'escalate';
     }
+    // An actor that failed to start has no state to resume with: it can only be started again.
+    if (directive === 'resume' && phase !== 'receive') directive = 'restart';
     if (directive === 'restart' && !admitRestart(cell.restarts, strategy, this.now())) directive = 'escalate';
     this.publishFailed(cell, error, phase, directive);
     switch (directive) {
       case 'resume':
-        cell.status = 'running';
-        if (!cell.mailbox.isEmpty && !cell.scheduled) this.schedule(cell);
+        this.resumeCell(cell);
         return;
       case 'restart': {
         const delayMs = nextBackoffMs(cell.restarts, strategy.backoff, this.now(), () => this.random.next());
@@ -520,9 +566,25 @@ export class ActorSystem {
         for (const target of this.affected(cell, strategy)) this.stopCell(target, target === cell ? 'failed' : 'stopped');
         return;
       case 'escalate':
+        // The child waits, suspended, for its parent's fate: a restarted or stopped parent stops it,
+        // a resumed parent resumes it.
+        cell.escalatedFrom = phase;
         this.fail(parent, error, 'receive');
         return;
     }
+  }
+
+  /** Resumes a suspended cell and the children that escalated into its failure (Akka resumes the subtree). */
+  private resumeCell(cell: Cell): void {
+    cell.status = 'running';
+    for (const child of cell.children.values()) {
+      const from = child.escalatedFrom;
+      if (child.status !== 'suspended' || from === null) continue;
+      child.escalatedFrom = null;
+      if (from === 'receive') this.resumeCell(child);
+      else this.scheduleRestart(child, new Error('restarted: its start failed and its parent resumed'), 0);
+    }
+    if (!cell.mailbox.isEmpty && !cell.scheduled && !cell.busy) this.schedule(cell);
   }
 
   private publishFailed(cell: Cell, error: unknown, phase: FailurePhase, directive: Directive): void {
@@ -538,13 +600,14 @@ export class ActorSystem {
     return siblings.slice(at);
   }
 
+  /**
+   * Restarts are always events of their own, even without backoff: a crash loop in `init` then
+   * runs one restart per event instead of recursing until the stack overflows.
+   */
   private scheduleRestart(cell: Cell, error: unknown, delayMs: number): void {
     cell.status = 'suspended';
+    cell.escalatedFrom = null;
     const inc = cell.incarnation;
-    if (delayMs <= 0) {
-      this.restartCell(cell, error, 0);
-      return;
-    }
     this.host.schedule(this.now() + delayMs, () => {
       if (cell.incarnation === inc && cell.status === 'suspended') this.restartCell(cell, error, delayMs);
     });
@@ -589,8 +652,7 @@ export class ActorSystem {
 
   private nodeFailed(error: unknown): void {
     if (!this.running) return;
-    this.running = false;
-    this.rejectAllAsks('node stopped');
+    this.halt();
     this.host.nodeFailed(error);
   }
 
@@ -608,11 +670,11 @@ export class ActorSystem {
       this.stopCell(cell, 'stopped');
       return;
     }
-    const child = ref.node === this.name ? this.cells.get(ref.path) : undefined;
-    if (child === undefined || child.parent !== cell || child.uid !== ref.uid) {
-      throw new StarlingError('NOT_A_CHILD', `${refToString(ref)} is not a child of ${refToString(cell.ref)}`);
-    }
-    this.stopCell(child, 'stopped');
+    const target = ref.node === this.name ? this.liveCell(ref) : undefined;
+    // Stopping something already gone is a no-op (a child that stopped on its own, a stale ref).
+    if (target === undefined) return;
+    if (target.parent !== cell) throw new StarlingError('NOT_A_CHILD', `${refToString(ref)} is not a child of ${refToString(cell.ref)}`);
+    this.stopCell(target, 'stopped');
   }
 
   /** Stops an actor from outside (the host): any live actor but the guardians. */
@@ -628,7 +690,7 @@ export class ActorSystem {
     cell.status = 'stopping';
     for (const child of [...cell.children.values()].reverse()) this.stopCell(child, 'stopped');
     this.clearTimers(cell);
-    if (cell.def.onStop) {
+    if (cell.def.onStop && cell.hasStarted) {
       try {
         cell.def.onStop(cell.state, cell.ctx);
       } catch (err) {
@@ -655,19 +717,30 @@ export class ActorSystem {
     this.events.publish({ type: 'actor-stopped', node: this.name, atMs: this.now(), ref: cell.ref });
   }
 
-  /** Stops every actor, user actors first, running stop hooks. The node ends. */
+  /** Stops every actor, user actors first, running stop hooks; pending asks fail with `SYSTEM_STOPPED`. The node ends. */
   shutdown(): void {
     if (!this.running) return;
     this.stopCell(this.userGuardian, 'stopped');
     this.stopCell(this.systemGuardian, 'stopped');
-    this.running = false;
     this.rejectAllAsks('node stopped');
+    this.halt();
   }
 
-  /** Ends the node without running any hook (a crash or `kill`): memory is simply gone. */
+  /**
+   * Ends the node without running any hook (a crash or `kill`): memory is simply gone. Every
+   * context becomes stale, so an async handler that was awaiting can no longer act (no message,
+   * no disk write); pending asks are dropped unsettled, as the code awaiting them is gone too.
+   */
   halt(): void {
+    if (!this.running) return;
     this.running = false;
-    this.rejectAllAsks('node stopped');
+    for (const cell of this.cells.values()) {
+      cell.incarnation++;
+      cell.status = 'stopped';
+      cell.busy = false;
+    }
+    for (const p of this.asks.values()) p.timer.cancel();
+    this.asks.clear();
   }
 
   private liveCell(ref: AnyRef): Cell | undefined {
@@ -718,7 +791,10 @@ export class ActorSystem {
       else this.trySend(watcher.node, { kind: 'terminated', watchee, watcher, reason: 'no-such-actor' });
       return;
     }
-    (cell.watchers ??= []).push(plainRef(watcher));
+    const watchers = (cell.watchers ??= []);
+    const key = refKey(watcher);
+    // A duplicated or repeated watch must not grow the list.
+    if (!watchers.some((w) => refKey(w) === key)) watchers.push(plainRef(watcher));
   }
 
   /** Delivers `Terminated` to a local watcher that still watches `watchee`. */
@@ -729,7 +805,7 @@ export class ActorSystem {
     if (!watcher.watching?.delete(key)) return;
     if (watchee.node !== this.name) this.remoteWatches.get(watchee.node)?.delete(`${watcher.uid}|${key}`);
     const signal: Terminated = { type: 'terminated', ref: watchee, reason };
-    this.deliverLocal(watcher.ref, signal, undefined);
+    this.deliverLocal(watcher.ref, signal, undefined, true);
   }
 
   private clearWatching(cell: Cell): void {
@@ -743,7 +819,10 @@ export class ActorSystem {
    * watched actors terminate with reason `node-down`) or up again. A report is not a quarantine:
    * refs to that node keep working, and a watcher may watch again.
    */
-  reportReachability(report: ReachabilityReport): void {
+  reportReachability(report: ReachabilityReport, from?: Cell): void {
+    if (from !== undefined && !from.path.startsWith('/system/')) {
+      throw new StarlingError('NOT_PERMITTED', `${refToString(from.ref)}: only actors under /system (failure-detector plugins) report reachability`);
+    }
     this.events.publish({
       type: 'node-reachability',
       node: this.name,
@@ -753,6 +832,12 @@ export class ActorSystem {
       status: report.status,
     });
     if (report.status !== 'down') return;
+    // Watchers on that node incarnation will never hear a `terminated`: forget them.
+    for (const cell of this.cells.values()) {
+      if (cell.watchers?.some((w) => w.node === report.node && w.nodeUid === report.nodeUid)) {
+        cell.watchers = cell.watchers.filter((w) => !(w.node === report.node && w.nodeUid === report.nodeUid));
+      }
+    }
     const byKey = this.remoteWatches.get(report.node);
     if (!byKey) return;
     for (const w of [...byKey.values()]) {
@@ -840,11 +925,29 @@ export class ActorSystem {
     this.host.noteAsync();
   }
 
+  /** Runs work that leaves the runtime; see {@link NodeHost.external}. */
+  external<T>(work: () => Promise<T>): Promise<T> {
+    return this.host.external(work);
+  }
+
+  /** Paths of actors whose async handler is in flight (diagnostics for a stalled simulation). */
+  busyPaths(): string[] {
+    const out: string[] = [];
+    for (const cell of this.cells.values()) if (cell.busy) out.push(cell.path);
+    return out;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Timers
 
   /** @internal */
-  startTimer(cell: Cell, key: string, afterMs: number, intervalMs: number, msg: unknown): void {
+  startTimer(cell: Cell, key: string, afterMs: number, intervalMs: number, msg: unknown, repeating: boolean): void {
+    if (typeof afterMs !== 'number' || !Number.isFinite(afterMs) || afterMs < 0) {
+      throw new InvalidArgumentError('INVALID_CONFIG', `timer '${key}': delay must be a finite number of ms >= 0, got ${String(afterMs)}`);
+    }
+    if (repeating && !(intervalMs > 0 && Number.isFinite(intervalMs))) {
+      throw new InvalidArgumentError('INVALID_CONFIG', `timer '${key}': a repeating interval must be a finite number of ms > 0, got ${String(intervalMs)}`);
+    }
     this.cancelTimer(cell, key);
     const gen = ++cell.timerGen;
     const timers = (cell.timers ??= new Map());
@@ -856,7 +959,7 @@ export class ActorSystem {
   private armTimer(cell: Cell, key: string, entry: { gen: number; msg: unknown; intervalMs: number; cancel: () => void }, afterMs: number): void {
     const handle = this.host.schedule(this.now() + afterMs, () => {
       if (cell.timers?.get(key) !== entry || !cell.isAlive) return;
-      this.deliverLocal(cell.ref, entry.msg, { timer: { key, gen: entry.gen } });
+      this.deliverLocal(cell.ref, entry.msg, { timer: { key, gen: entry.gen } }, true);
       if (entry.intervalMs > 0) this.armTimer(cell, key, entry, entry.intervalMs);
     });
     entry.cancel = () => handle.cancel();

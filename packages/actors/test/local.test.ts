@@ -24,6 +24,8 @@ describe('local runtime', () => {
     system.tell(ref, { type: 'add', n: 2 });
     system.tell(ref, { type: 'add', n: 40 });
     expect(await system.ask(ref, (replyTo): CounterMsg => ({ type: 'get', replyTo }), { timeoutMs: 1000 })).toBe(42);
+    expect(system.actorStats(ref)).toMatchObject({ enqueued: 3, processed: 3, size: 0 });
+    expect(system.stats()).toMatchObject({ processed: 3, failures: 0 });
     await system.shutdown();
   });
 

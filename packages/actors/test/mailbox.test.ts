@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ActorRef } from '@starling/actors';
+import { type ActorRef, createSystem, defineActor, MailboxFullError } from '@starling/actors';
 import { Mailbox } from '../src/mailbox.ts';
-import { type AsyncMsg, slowpoke } from './fixtures/actors.ts';
+import { type AsyncMsg, slowpoke, watcher, type WatcherMsg, worker } from './fixtures/actors.ts';
 import { deadLetters, recordEvents, simCluster } from './support/cluster.ts';
 import { simIt } from './support/seed.ts';
 
@@ -95,5 +95,48 @@ describe('bounded mailboxes on actors', () => {
     expect(err).toMatchObject({ code: 'ASK_FAILED', reason: 'mailbox-full' });
     expect(c.now() - start).toBeLessThan(10);
     await c.stop();
+  });
+});
+
+describe('bounded mailboxes and the runtime\'s own signals', () => {
+  simIt('a Terminated signal reaches a watcher whose bounded mailbox is full', 94, async (seed) => {
+    const c = await simCluster(seed);
+    const events = recordEvents(c);
+    const w = await c.spawn('n1', watcher, undefined, { name: 'w', mailbox: { capacity: 1, overflow: 'drop-newest' } });
+    const target = await c.spawn('n1', worker, {}, { name: 't' });
+    c.tell(w, { type: 'watch', target });
+    await c.runFor(1);
+    // Fill the mailbox: the next event delivers this message, and the drain that would handle it has not run yet.
+    c.tell(w, { type: 'unwatch', target: w });
+    await c.step();
+    expect(c.actorStats(w)?.size).toBe(1);
+    await c.stopActor(target);
+    await c.runFor(1);
+    const seen = await c.until(c.ask(w, (replyTo): WatcherMsg => ({ type: 'report', replyTo }), { timeoutMs: 100 }));
+    expect(seen).toEqual(['n1/user/t:stopped']);
+    expect(deadLetters(events, 'mailbox-full')).toHaveLength(0);
+    await c.stop();
+  });
+
+  it('reject: a tell from the same node to a full mailbox throws MAILBOX_FULL at the tell', async () => {
+    type Msg = { type: 'hold'; ms: number } | { type: 'count'; replyTo: ActorRef<number> };
+    const holder = defineActor({
+      name: 'holder',
+      init: () => 0,
+      async receive(n, msg: Msg, ctx) {
+        if (msg.type === 'hold') await ctx.delay(msg.ms);
+        else ctx.tell(msg.replyTo, n);
+        return n + 1;
+      },
+    });
+    const system = await createSystem();
+    const h = system.spawn(holder, undefined, { mailbox: { capacity: 1, overflow: 'reject' } });
+    system.tell(h, { type: 'hold', ms: 50 });
+    // The first message is being handled; one more fits, the next one is refused to its sender.
+    await new Promise((r) => setTimeout(r, 5));
+    system.tell(h, { type: 'hold', ms: 1 });
+    expect(() => system.tell(h, { type: 'hold', ms: 1 })).toThrow(MailboxFullError);
+    expect(system.actorStats(h)).toMatchObject({ dropped: 1, size: 1 });
+    await system.shutdown();
   });
 });

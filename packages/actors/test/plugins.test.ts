@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { selectActor, startCluster, usePlugin } from '@starling/actors';
 import { type GreetingMsg, greetingPlugin } from './fixtures/options-plugin.ts';
+import { failingPlugin, ticks } from './fixtures/failing-plugin.ts';
 import { simIt } from './support/seed.ts';
 
 const greeting = (node: string) => selectActor<GreetingMsg>(node, '/system/greeting');
@@ -60,4 +61,33 @@ describe('plugins', () => {
     expect(await p).toBe('yo step');
     await c.stop();
   });
+
+  it('a cluster whose plugin setup fails on one node rejects, and nothing of it keeps running', async () => {
+    const start = startCluster({ runtime: 'local', nodes: ['n1', 'n2', 'n3'], plugins: [usePlugin(failingPlugin, { failOn: 'n2' })] });
+    await expect(start).rejects.toThrow(/setup refused on n2/);
+    const after = ticks.count;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // n1 had started and was ticking every ms: it was stopped with the rest.
+    expect(ticks.count).toBe(after);
+  });
+
+  simIt('a plugin setup that fails when a node restarts is retried under the node restart policy', 115, async (seed) => {
+    const c = await startCluster({
+      runtime: 'simulation',
+      seed,
+      nodes: ['n1', 'n2'],
+      plugins: [usePlugin(failingPlugin, { failOn: 'n2', onlyAtStart: 2 })],
+      nodeRestart: { maxRestarts: 3, withinMs: 60_000, minBackoffMs: 100 },
+    });
+    const stopped: string[] = [];
+    c.events.on('node-stopped', (e) => stopped.push(`${e.node} ${e.reason}`));
+    await c.restart('n2');
+    expect(c.nodeState('n2')).toBe('down');
+    await c.runFor(150);
+    expect(c.nodeState('n2')).toBe('running');
+    expect(c.stats('n2').starts).toBe(3);
+    expect(stopped).toEqual(['n2 killed', 'n2 escalated']);
+    await c.stop();
+  });
 });
+

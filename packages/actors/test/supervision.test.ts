@@ -226,28 +226,34 @@ describe('restart intensity and backoff', () => {
   });
 
   simIt('10 000 crashes under an intensity that allows them neither hang the node nor grow its memory', 33, async (seed) => {
-    const { c, events, sup } = await supervised(seed, tolerant); // 5 restarts per 10 ms
+    // No event recorder here: it would itself grow with every crash.
+    const c = await simCluster(seed);
+    const sup = await c.spawn('n1', tolerant, undefined, { name: 'sup' }); // 5 restarts per 10 ms
     const w = await spawnWorker(c, sup, 'w');
-    events.length = 0;
     let restarts = 0;
     c.events.on('actor-restarted', () => restarts++);
-    const heapAt = (): number => process.memoryUsage().heapUsed;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    const heapAfterGc = (): number => {
+      gc?.();
+      return process.memoryUsage().heapUsed;
+    };
+    // One crash every 2 ms: exactly 5 restarts in every 10 ms window, right at the limit.
     const crashMany = async (n: number): Promise<void> => {
       for (let i = 0; i < n; i++) {
         c.tell(w, { type: 'crash', id: i });
-        await c.runFor(10);
+        await c.runFor(2);
       }
     };
     await crashMany(1000);
-    const heapAfterWarmup = heapAt();
+    const heapAfterWarmup = heapAfterGc();
     await crashMany(9000);
     expect(restarts).toBe(10_000);
     expect(c.stats('n1').restarts).toBe(10_000);
     expect(c.stats('n1').deadLetters.crashed).toBe(10_000);
-    expect(c.stats('n1').actors).toBe(c.stats('n1').spawned - c.stats('n1').stopped);
+    expect(c.nodeState('n1')).toBe('running');
     expect(c.actorStats(w)).toMatchObject({ size: 0, processed: 10_000 });
-    // Nothing per crash is retained: 9000 more crashes may not cost more than noise.
-    expect(heapAt() - heapAfterWarmup).toBeLessThan(32 * 1024 * 1024);
+    // Nothing per crash is retained: 9000 more crashes cost no more than noise after a collection.
+    expect(heapAfterGc() - heapAfterWarmup).toBeLessThan(gc ? 2 * 1024 * 1024 : 32 * 1024 * 1024);
     // Still serving.
     c.tell(w, { type: 'work', id: 1 });
     expect((await getState(c, w)).handled).toEqual([1]);
@@ -283,10 +289,9 @@ describe('lifecycle hooks that throw', () => {
 
   simIt('an init that throws on every start exhausts the intensity and escalates', 36, async (seed) => {
     const { c, events, sup } = await supervised(seed, strict); // 3 restarts within 1000 ms
-    const p = await withProbe(c);
-    // The child fails inside the parent's `spawn`: the escalation fails the parent mid-handler,
-    // so the parent's reply never goes out (its context belongs to a dead incarnation).
-    c.tell(sup, { type: 'spawn-worker', name: 'w', props: { failInitOnStarts: [1, 2, 3, 4, 5, 6] }, replyTo: p.ref as never });
+    // Each restart is an event of its own: the parent's spawn returns, and the failures follow.
+    const w = await spawnWorker(c, sup, 'w', { failInitOnStarts: [1, 2, 3, 4, 5, 6] });
+    expect(w.path).toBe('/user/sup/w');
     await c.runFor(1);
     const failed = ofType(events, 'actor-failed');
     expect(failed.map((e) => [e.ref.path, e.phase, e.directive])).toEqual([
@@ -296,7 +301,6 @@ describe('lifecycle hooks that throw', () => {
       ['/user/sup/w', 'restart', 'escalate'],
       ['/user/sup', 'receive', 'restart'],
     ]);
-    expect(await p.notes()).toEqual([]);
     expect(c.nodeState('n1')).toBe('running');
     await c.stop();
   });

@@ -2,7 +2,7 @@ import { describe, expect } from 'vitest';
 import { type ActorRef, type AnyRef, selectActor, type SimulationCluster } from '@starling/actors';
 import { echo, type EchoMsg } from './fixtures/echo-plugin.ts';
 import { type ReporterMsg, watcher, type WatcherMsg, worker } from './fixtures/actors.ts';
-import { simCluster } from './support/cluster.ts';
+import { recordEvents, simCluster } from './support/cluster.ts';
 import { simIt } from './support/seed.ts';
 
 const seen = (c: SimulationCluster, w: ActorRef<WatcherMsg>) =>
@@ -110,6 +110,66 @@ describe('watch', () => {
     await c.stopActor(target);
     await c.runFor(5);
     expect(await seen(c, w)).toEqual([]);
+    await c.stop();
+  });
+});
+
+describe('watch and the host failure detector', () => {
+  simIt('killing a node terminates the watches of its actors with node-down', 58, async (seed) => {
+    const c = await simCluster(seed, { network: { latency: { kind: 'constant', ms: 2 } } });
+    const w = await c.spawn('n1', watcher, undefined, { name: 'w' });
+    const target = await c.spawn('n2', echo, undefined, { name: 'e' });
+    c.tell(w, { type: 'watch', target });
+    await c.runFor(10);
+    await c.kill('n2');
+    await c.runFor(10);
+    expect(await seen(c, w)).toEqual(['n2/user/e:node-down']);
+    await c.stop();
+  });
+
+  simIt('with the host failure detector off, a kill is not reported (a membership plugin would detect it)', 59, async (seed) => {
+    const c = await simCluster(seed, { hostFailureDetector: false });
+    const events = recordEvents(c);
+    const w = await c.spawn('n1', watcher, undefined, { name: 'w' });
+    const target = await c.spawn('n2', echo, undefined, { name: 'e' });
+    c.tell(w, { type: 'watch', target });
+    await c.runFor(10);
+    await c.kill('n2');
+    await c.runFor(10);
+    expect(await seen(c, w)).toEqual([]);
+    expect(events.filter((e) => e.type === 'node-reachability')).toEqual([]);
+    await c.stop();
+  });
+
+  simIt('repeated and duplicated watches of one actor keep one watcher entry: one terminated message on stop', 60, async (seed) => {
+    const c = await simCluster(seed, { network: { duplicateProbability: 1 } });
+    const w = await c.spawn('n1', watcher, undefined, { name: 'w' });
+    const target = await c.spawn('n2', echo, undefined, { name: 'e' });
+    for (let i = 0; i < 20; i++) {
+      c.tell(w, { type: 'watch', target });
+      await c.runFor(5);
+      reportTo(c, 'n1', { node: 'n2', nodeUid: c.nodeUid('n2')!, status: 'down' });
+      await c.runFor(5);
+    }
+    c.tell(w, { type: 'watch', target });
+    await c.runFor(5);
+    const before = c.network.links()['n2->n1']?.sent ?? 0;
+    await c.stopActor(target);
+    await c.runFor(5);
+    expect((c.network.links()['n2->n1']?.sent ?? 0) - before).toBe(1);
+    await c.stop();
+  });
+
+  simIt('only actors under /system may report reachability', 61, async (seed) => {
+    const c = await simCluster(seed);
+    const events = recordEvents(c);
+    const { fakeDetector } = await import('./fixtures/actors.ts');
+    const rogue = await c.spawn('n1', fakeDetector, undefined, { name: 'rogue' });
+    c.tell(rogue, { type: 'report', node: 'n2', nodeUid: c.nodeUid('n2')!, status: 'down' });
+    await c.runFor(1);
+    const failed = events.find((e): e is Extract<typeof e, { type: 'actor-failed' }> => e.type === 'actor-failed');
+    expect(failed?.error).toMatchObject({ code: 'NOT_PERMITTED' });
+    expect(events.filter((e) => e.type === 'node-reachability')).toEqual([]);
     await c.stop();
   });
 });

@@ -127,7 +127,7 @@ export class NetworkModel {
     return this.rulesValue;
   }
 
-  /** Bumped by every rule change; envelopes carry the epoch they were sent under. */
+  /** Bumped by every rule change. In one thread cuts are read from the current matrix at delivery; across threads the epoch travels with the rules in shared memory. */
   get epoch(): number {
     return this.epochValue;
   }

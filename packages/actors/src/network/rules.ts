@@ -14,7 +14,7 @@ export type LatencyDistribution =
 /**
  * A partition. `groups`: nodes in different groups cannot talk; a node in no group talks to
  * everyone (that is how a bridge is drawn). `ring`: Jepsen's majorities ring, where each node
- * sees a majority made of its neighbours in `order`, and no two nodes see the same majority.
+ * hears exactly a majority made of its neighbours in `order`, and no two nodes hear the same one.
  */
 export type Partition =
   | { readonly shape: 'groups'; readonly groups: readonly (readonly string[])[] }
@@ -160,17 +160,21 @@ export function compileCuts(rules: NetworkRules, nodes: readonly string[]): Uint
       }
     }
   } else if (p?.shape === 'ring') {
+    // Jepsen's majorities ring: node k of the ring hears exactly a majority, the window of
+    // `majority` consecutive ring positions around it (one more after than before when the
+    // majority is even). Windows are distinct shifts, so no two nodes hear the same majority;
+    // with an even majority the cut is one-way between some pairs, as in Jepsen.
     const order = p.order.map((name) => index.get(name)!);
     const m = order.length;
-    // Each node sees floor(m/2) + 1 nodes including itself: its neighbours within `reach` on the ring.
-    const reach = Math.ceil(Math.floor(m / 2) / 2);
-    const pos = new Int32Array(n).fill(-1);
-    order.forEach((ni, k) => (pos[ni] = k));
-    for (let a = 0; a < m; a++) {
-      for (let b = 0; b < m; b++) {
-        const d = Math.abs(a - b);
-        const ringDistance = Math.min(d, m - d);
-        if (ringDistance > reach) cut[order[a]! * n + order[b]!] = CUT_PARTITION;
+    const majority = Math.floor(m / 2) + 1;
+    const before = Math.floor((majority - 1) / 2);
+    const after = majority - 1 - before;
+    for (let k = 0; k < m; k++) {
+      const to = order[k]!;
+      for (let j = 0; j < m; j++) {
+        const offset = (j - k + m) % m; // how far after k position j lies
+        const hears = offset <= after || m - offset <= before;
+        if (!hears) cut[order[j]! * n + to] = CUT_PARTITION;
       }
     }
   }

@@ -82,7 +82,8 @@ const ALL_EPISODES: readonly EpisodeKind[] = [
 /**
  * Generates a schedule from a seed. Episodes do not overlap, so at most one fault is in force at a
  * time and every acknowledged write has a surviving replica (the durability model's limit): a node
- * restarted empty is restarted only after the previous episode ended.
+ * restarted empty is restarted only after the previous episode ended. Rate and latency episodes
+ * end with `reset-network`, back to the cluster's configured rules.
  */
 export function generateSchedule(options: GenerateOptions): FaultSchedule {
   const { seed, nodes, durationMs } = options;
@@ -133,7 +134,7 @@ export function generateSchedule(options: GenerateOptions): FaultSchedule {
       }
       case 'loss':
         add(t, { kind: 'loss', probability: Math.round(between(5, 50)) / 100 });
-        add(end, { kind: 'loss', probability: 0 });
+        add(end, { kind: 'reset-network' });
         break;
       case 'latency':
         add(t, { kind: 'latency', latency: { kind: 'exponential', minMs: between(1, 20), meanMs: between(10, 200) } });
@@ -141,11 +142,11 @@ export function generateSchedule(options: GenerateOptions): FaultSchedule {
         break;
       case 'duplicate':
         add(t, { kind: 'duplicate', probability: between(5, 30) / 100 });
-        add(end, { kind: 'duplicate', probability: 0 });
+        add(end, { kind: 'reset-network' });
         break;
       case 'reorder':
         add(t, { kind: 'reorder', probability: between(10, 50) / 100, windowMs: between(5, 100) });
-        add(end, { kind: 'reorder', probability: 0, windowMs: 0 });
+        add(end, { kind: 'reset-network' });
         break;
       case 'grudge': {
         const [from, to] = shuffled(nodes, rnd) as [string, string];

@@ -53,6 +53,16 @@ interface NodeSlot {
 
 const yieldToMacrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** FNV-1a over bytes: a cheap fingerprint of a payload for the trace. */
+function hashBytes(bytes: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i]!;
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16);
+}
+
 function describeError(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
@@ -70,6 +80,8 @@ export class InProcessCluster implements Cluster {
   private readonly hostSlot: NodeSlot;
   private readonly hostSystem: ActorSystem;
   private asyncDirty = false;
+  /** Work outside the runtime that simulation waits for before moving on (see `ctx.external`). */
+  private readonly externals = new Set<Promise<unknown>>();
   private stopped = false;
   private traceHash: Hash | null = null;
   private readonly traceBuffer: string[] = [];
@@ -165,6 +177,7 @@ export class InProcessCluster implements Cluster {
       nodeFailed: (error) => {
         if (slot.system === system) this.nodeFailed(slot, error);
       },
+      external: (work) => this.external(work),
     };
     system = new ActorSystem({
       name: slot.name,
@@ -175,38 +188,46 @@ export class InProcessCluster implements Cluster {
       events: this.events,
       maxMessageAgeMs: this.config.maxMessageAgeMs,
       throughput: this.config.throughput,
+      userSupervision: this.config.userGuardian,
     });
     // Kept for the plugin loop below; `system` is only reassigned once.
     const sys = system;
     if (withPlugins) {
-      for (const { plugin } of this.plugins) for (const def of plugin.actors ?? []) sys.register(def);
-      for (const { plugin, options } of this.plugins) {
-        plugin.setup?.({
-          nodeName: slot.name,
-          nodeUid: uid,
-          clusterNodes: this.nodes,
-          seed: this.config.seed,
-          options,
-          disk: slot.disk,
-          register: (def) => sys.register(def),
-          spawn: (under, def, props, opts) => sys.spawn(under, def, props, opts),
-        });
+      try {
+        for (const { plugin } of this.plugins) for (const def of plugin.actors ?? []) sys.register(def);
+        for (const { plugin, options } of this.plugins) {
+          plugin.setup?.({
+            nodeName: slot.name,
+            nodeUid: uid,
+            clusterNodes: this.nodes,
+            seed: this.config.seed,
+            options,
+            disk: slot.disk,
+            register: (def) => sys.register(def),
+            spawn: (under, def, props, opts) => sys.spawn(under, def, props, opts),
+          });
+        }
+      } catch (err) {
+        // A half-built node must not keep running: halt it before anyone sees it.
+        sys.halt();
+        this.loop.kill(slot.lane);
+        this.events.publish({ type: 'node-stopped', node: slot.name, atMs: this.now(), nodeUid: uid, reason: 'escalated', error: err });
+        throw err;
       }
     }
     return sys;
   }
 
+  /** Boots a node. A plugin whose setup throws fails the start: rethrown at cluster start, else retried under the restart policy. */
   private startNode(slot: NodeSlot, rethrow: boolean): void {
     slot.restartTimer?.cancel();
     slot.restartTimer = null;
     try {
       slot.system = this.bootSystem(slot, true);
     } catch (err) {
-      slot.system?.halt();
       slot.system = null;
-      this.loop.kill(slot.lane);
-      this.events.publish({ type: 'node-stopped', node: slot.name, atMs: this.now(), nodeUid: '', reason: 'escalated', error: err });
       if (rethrow) throw err;
+      this.scheduleNodeRestart(slot);
     }
   }
 
@@ -226,10 +247,21 @@ export class InProcessCluster implements Cluster {
       reason,
       ...(error !== undefined ? { error } : {}),
     });
+    if (this.config.hostFailureDetector) {
+      // The host saw the node die: as a perfect failure detector it tells every other node.
+      for (const other of this.slots.values()) {
+        if (other !== slot && other.system?.isRunning) other.system.reportReachability({ node: slot.name, nodeUid: sys.uid, status: 'down' });
+      }
+    }
   }
 
   private nodeFailed(slot: NodeSlot, error: unknown): void {
     this.haltNode(slot, 'escalated', error);
+    this.scheduleNodeRestart(slot);
+  }
+
+  /** Restarts a failed node after a backoff, unless it failed too often (then it stays down). */
+  private scheduleNodeRestart(slot: NodeSlot): void {
     const policy = this.config.nodeRestart;
     const strategy = { maxRestarts: policy.maxRestarts, withinMs: policy.withinMs };
     if (!admitRestart(slot.restarts, { ...strategy, kind: 'one-for-one', decide: () => 'restart', backoff: { minMs: 0, maxMs: 0, randomFactor: 0, resetAfterMs: 0 } }, this.now())) {
@@ -268,7 +300,11 @@ export class InProcessCluster implements Cluster {
   }
 
   async kill(node: string): Promise<void> {
-    this.haltNode(this.slot(node), 'killed');
+    const slot = this.slot(node);
+    // A kill is final until the host restarts the node: no automatic restart may revive it.
+    slot.restartTimer?.cancel();
+    slot.restartTimer = null;
+    this.haltNode(slot, 'killed');
   }
 
   async restart(node: string): Promise<void> {
@@ -350,9 +386,11 @@ export class InProcessCluster implements Cluster {
       return;
     }
     const env = this.codec.decode(bytes) as Envelope;
-    if (faulty) this.model.noteDelivered(from, to);
-    if (this.traceHash) this.traceLine(`${this.now()} deliver ${from}->${to} ${env.kind} ${refToString(envelopeTarget(env))}`);
-    sys.receive(env, sentAtMs);
+    if (this.traceHash) {
+      this.traceLine(`${this.now()} deliver ${from}->${to} ${env.kind} ${refToString(envelopeTarget(env))} ${bytes.length}B #${hashBytes(bytes)}`);
+    }
+    const accepted = sys.receive(env, sentAtMs);
+    if (faulty && accepted) this.model.noteDelivered(from, to);
   }
 
   /** A message the network did not deliver: a dead letter on the sender's node. */
@@ -372,7 +410,7 @@ export class InProcessCluster implements Cluster {
   // Host endpoint
 
   async spawn<M, S, P>(node: string, def: ActorDef<M, S, P> | string, props: P, options?: SpawnOptions): Promise<ActorRef<M>> {
-    const sys = this.runningSystem(node);
+    const sys = this.unpausedSystem(node);
     const resolved: AnyActorDef = sys.lookupDef(typeof def === 'string' ? def : def.name);
     if (typeof def !== 'string' && resolved !== def) {
       throw new InvalidArgumentError('UNKNOWN_ACTOR_TYPE', `the definition named '${def.name}' on ${node} is a different object`);
@@ -389,7 +427,15 @@ export class InProcessCluster implements Cluster {
   }
 
   async stopActor(ref: AnyRef): Promise<void> {
-    this.slot(ref.node).system?.stopActor(ref);
+    if (!this.slots.get(ref.node)?.system) return;
+    this.unpausedSystem(ref.node).stopActor(ref);
+  }
+
+  /** A paused node runs nothing, so the host cannot start or stop actors on it either. */
+  private unpausedSystem(node: string): ActorSystem {
+    const sys = this.runningSystem(node);
+    if (this.slot(node).lane.paused) throw new StarlingError('NODE_NOT_RUNNING', `node ${node} is paused`);
+    return sys;
   }
 
   stats(node: string): NodeStats {
@@ -498,6 +544,18 @@ export class InProcessCluster implements Cluster {
     };
   }
 
+  private external<T>(work: () => Promise<T>): Promise<T> {
+    const p = work();
+    if (!this.loop.isVirtual) return p;
+    this.externals.add(p);
+    const done = (): void => {
+      this.externals.delete(p);
+      this.asyncDirty = true;
+    };
+    p.then(done, done);
+    return p;
+  }
+
   // -----------------------------------------------------------------------------------------------
   // Driving time
 
@@ -529,6 +587,12 @@ export class InProcessCluster implements Cluster {
     let wallMark = performance.now();
     while (true) {
       if (stop()) return true;
+      if (this.externals.size > 0) {
+        // Virtual time stands still while work outside the runtime runs.
+        await Promise.allSettled([...this.externals]);
+        await yieldToMacrotasks();
+        continue;
+      }
       if (!this.loop.runNext(deadlineMs)) {
         // Idle or past the deadline. A continuation may still be pending: let it run, then look again.
         this.asyncDirty = false;
@@ -563,7 +627,11 @@ export class InProcessCluster implements Cluster {
     if (this.loop.isVirtual) {
       await this.runVirtual(() => settled, this.now() + timeoutMs);
       if (!settled) {
-        throw new StarlingError('TIMEOUT', `promise did not settle within ${timeoutMs} ms of virtual time (seed ${this.config.seed})`);
+        const busy = [...this.slots.values()].flatMap((sl) => (sl.system ? sl.system.busyPaths().map((p) => `${sl.name}${p}`) : []));
+        const hint = busy.length
+          ? `; async handlers still in flight: ${busy.join(', ')} (a handler that awaits a promise the runtime does not own stalls the simulation: use ctx.external)`
+          : '';
+        throw new StarlingError('TIMEOUT', `promise did not settle within ${timeoutMs} ms of virtual time (seed ${this.config.seed})${hint}`);
       }
       return tracked;
     }
