@@ -32,7 +32,7 @@ export interface NetworkControl {
   setDuplication(probability: number): Promise<void>;
   setReorder(probability: number, windowMs?: number): Promise<void>;
   /** Counters of every link that carried traffic, keyed `from->to`. */
-  links(): Record<string, LinkCounters>;
+  links(): Promise<Record<string, LinkCounters>>;
 }
 
 export type { Grudge };
@@ -80,27 +80,28 @@ export interface Cluster {
   ask<Req, Res = ReplyOf<Req>>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => NoInfer<Req>, options: AskOptions): Promise<Res>;
   /** Stops an actor (any but the guardians); its watchers get `Terminated`. */
   stopActor(ref: AnyRef): Promise<void>;
-  /** Crashes the node: memory is gone; in simulation its disk stays. */
+  /** Crashes the node: memory is gone; in simulation and local its disk stays, in threads it is lost with the worker. */
   kill(node: string): Promise<void>;
   /** Kills if running, then starts with a new node uid, disk kept. */
   restart(node: string): Promise<void>;
-  /** Kills if running, wipes the disk, starts with a new node uid. */
+  /** Kills if running, wipes the disk, starts with a new node uid. (In threads every restart starts empty: the disk lives in the worker.) */
   restartEmpty(node: string): Promise<void>;
   /** The node runs nothing and fires no timer; messages to it are held (bounded). */
   pause(node: string): Promise<void>;
   /** Due timers fire once; held messages older than `maxMessageAgeMs` are dropped. */
   resume(node: string): Promise<void>;
-  stats(node: string): NodeStats;
+  /** A node's counters (in threads, asked of its worker). */
+  stats(node: string): Promise<NodeStats>;
   /** Mailbox counters of one actor, if it is alive. */
-  actorStats(ref: AnyRef): MailboxCounters | undefined;
+  actorStats(ref: AnyRef): Promise<MailboxCounters | undefined>;
   /** Applies a fault schedule, times relative to now. */
   applySchedule(schedule: FaultSchedule): ScheduleHandle;
   /** Resolves with `promise`; in simulation, runs the clock until it settles (default limit 60 000 ms of virtual time). */
   until<T>(promise: Promise<T>, options?: { timeoutMs?: number }): Promise<T>;
   /** Lets `ms` of runtime time pass. */
   runFor(ms: number): Promise<void>;
-  /** Runs until `condition()` holds (true) or `timeoutMs` passes (false). */
-  runUntil(condition: () => boolean, options?: { timeoutMs?: number }): Promise<boolean>;
+  /** Runs until `condition()` holds (true) or `timeoutMs` passes (false). In simulation prefer a synchronous condition: it is checked after every event. */
+  runUntil(condition: () => boolean | Promise<boolean>, options?: { timeoutMs?: number }): Promise<boolean>;
   /** Stops every node (stop hooks run) and releases the runtime. */
   stop(): Promise<void>;
 }

@@ -13,7 +13,9 @@ export type RuntimeKind =
   /** All nodes in one thread on a virtual clock: a seed replays the run exactly. */
   | 'simulation'
   /** All nodes in one thread on the real clock. */
-  | 'local';
+  | 'local'
+  /** One worker thread per node, real time, real parallelism. */
+  | 'threads';
 
 /** How the host restarts a node that failed (escalation past its root guardian). */
 export interface NodeRestartPolicy {
@@ -59,7 +61,29 @@ export interface ClusterConfig {
   readonly hostFailureDetector?: boolean;
   /** Record every delivery and event into a trace (simulation and local). Default false. */
   readonly trace?: boolean;
+  /** Settings of the threads runtime. */
+  readonly threads?: Partial<ThreadsOptions>;
 }
+
+/** Settings of the threads runtime. */
+export interface ThreadsOptions {
+  /**
+   * Messages a user lane may hold in flight (sent, not yet consumed by the receiving node) before
+   * it drops with `link-full`. Default 10 000: about 100 batches of the size that reaches the
+   * cross-thread ceiling on this hardware.
+   */
+  readonly userLinkCapacity: number;
+  /** The same for the system lane (the runtime's signals, actors under /system). Default 100 000. */
+  readonly systemLinkCapacity: number;
+  /** Each node worker's heap limits (Node's `resourceLimits`). Default: 512 MiB old, 64 MiB young generation. */
+  readonly resourceLimits: { readonly maxOldGenerationSizeMb?: number; readonly maxYoungGenerationSizeMb?: number; readonly stackSizeMb?: number };
+}
+
+export const DEFAULT_THREADS: ThreadsOptions = {
+  userLinkCapacity: 10_000,
+  systemLinkCapacity: 100_000,
+  resourceLimits: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 64 },
+};
 
 /** The serialisable part of a guardian's strategy (its decider is always `restart`). */
 export interface GuardianOptions {
@@ -83,6 +107,7 @@ export interface ResolvedConfig {
   readonly userGuardian: GuardianOptions;
   readonly hostFailureDetector: boolean;
   readonly trace: boolean;
+  readonly threads: ThreadsOptions;
 }
 
 export const DEFAULT_NODE_RESTART: NodeRestartPolicy = {
@@ -105,8 +130,8 @@ function positive(name: string, v: unknown): number {
 /** Validates a config and fills defaults. Throws `INVALID_CONFIG` naming the first problem. */
 export function resolveConfig(config: ClusterConfig): ResolvedConfig {
   if (typeof config !== 'object' || config === null) throw new InvalidArgumentError('INVALID_CONFIG', 'config must be an object');
-  if (!['simulation', 'local'].includes(config.runtime)) {
-    throw new InvalidArgumentError('INVALID_CONFIG', `runtime must be 'simulation' or 'local', got ${JSON.stringify(config.runtime)}`);
+  if (!['simulation', 'local', 'threads'].includes(config.runtime)) {
+    throw new InvalidArgumentError('INVALID_CONFIG', `runtime must be 'simulation', 'local' or 'threads', got ${JSON.stringify(config.runtime)}`);
   }
   let nodes: string[];
   if (typeof config.nodes === 'number') {
@@ -141,5 +166,10 @@ export function resolveConfig(config: ClusterConfig): ResolvedConfig {
     userGuardian: config.userGuardian ?? {},
     hostFailureDetector: config.hostFailureDetector ?? true,
     trace: config.trace ?? false,
+    threads: {
+      userLinkCapacity: positive('threads.userLinkCapacity', config.threads?.userLinkCapacity ?? DEFAULT_THREADS.userLinkCapacity),
+      systemLinkCapacity: positive('threads.systemLinkCapacity', config.threads?.systemLinkCapacity ?? DEFAULT_THREADS.systemLinkCapacity),
+      resourceLimits: config.threads?.resourceLimits ?? DEFAULT_THREADS.resourceLimits,
+    },
   };
 }

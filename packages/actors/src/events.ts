@@ -34,8 +34,10 @@ export type NetworkDropCause =
   | 'node-down'
   /** The target node is not part of the cluster. */
   | 'unknown-node'
-  /** A bounded queue on the way (a paused node's, a link's) was full. */
-  | 'queue-full';
+  /** A paused node's hold queue was full. */
+  | 'queue-full'
+  /** The bounded link between the two nodes was full (threads). */
+  | 'link-full';
 
 /** Why a watched actor terminated. */
 export type TerminationReason =
@@ -52,8 +54,8 @@ export type Directive = 'resume' | 'restart' | 'stop' | 'escalate';
 /** Where an actor failed. */
 export type FailurePhase = 'receive' | 'start' | 'restart' | 'stop';
 
-/** Why a node stopped. */
-export type NodeStopReason = 'killed' | 'stopped' | 'escalated';
+/** Why a node stopped: the host killed or stopped it, a failure escalated past its guardians, or its worker crashed (an uncaught error, out of memory, `process.exit`). */
+export type NodeStopReason = 'killed' | 'stopped' | 'escalated' | 'crashed';
 
 interface Base {
   /** The node the event happened on. */

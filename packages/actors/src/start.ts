@@ -10,6 +10,7 @@ import type { EventStream } from './events.ts';
 import { loadPlugins } from './plugin.ts';
 import type { ActorRef, AnyRef } from './ref.ts';
 import { InProcessCluster } from './runtime/in-process.ts';
+import { ThreadsCluster } from './runtime/threads/host.ts';
 
 /**
  * Starts a cluster from a config: loads its plugins, boots every node, and returns the host's
@@ -25,6 +26,13 @@ export async function startCluster(config: ClusterConfig & { runtime: 'simulatio
 export async function startCluster(config: ClusterConfig): Promise<Cluster>;
 export async function startCluster(config: ClusterConfig): Promise<Cluster> {
   const resolved = resolveConfig(config);
+  if (resolved.runtime === 'threads') {
+    // Each worker loads the plugins itself; loading them here first reports a bad spec early.
+    await loadPlugins(resolved.plugins);
+    const threads = new ThreadsCluster(resolved);
+    await threads.start();
+    return threads;
+  }
   const plugins = await loadPlugins(resolved.plugins);
   const cluster = new InProcessCluster(resolved, plugins);
   try {
@@ -97,8 +105,8 @@ export async function createSystem(
     tell: (ref, msg) => cluster.runningSystem(name).tell(ref, msg, undefined),
     ask: (ref, make, askOptions) => cluster.runningSystem(name).ask(ref, make, askOptions),
     stop: (ref) => void cluster.stopActor(ref),
-    stats: () => cluster.stats(name),
-    actorStats: (ref) => cluster.actorStats(ref),
+    stats: () => cluster.runningSystem(name).stats(),
+    actorStats: (ref) => (ref.node === name ? cluster.runningSystem(name).actorStats(ref.path) : undefined),
     now: () => cluster.now(),
     shutdown: () => cluster.stop(),
   };

@@ -81,6 +81,9 @@ export interface SystemCounters {
 interface PendingAsk {
   readonly uid: number;
   readonly target: string;
+  /** The target's node and incarnation ('' for a selection), to fail the ask when that node is declared down. */
+  readonly targetNode: string;
+  readonly targetNodeUid: string;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly timer: Cancellable;
@@ -832,6 +835,14 @@ export class ActorSystem {
       status: report.status,
     });
     if (report.status !== 'down') return;
+    // Asks waiting on that node incarnation will never be answered: fail them now.
+    for (const [path, p] of [...this.asks]) {
+      if (p.targetNode !== report.node || (p.targetNodeUid !== '' && p.targetNodeUid !== report.nodeUid)) continue;
+      this.asks.delete(path);
+      p.timer.cancel();
+      this.host.noteAsync();
+      p.reject(new AskFailedError(p.target, 'node-down'));
+    }
     // Watchers on that node incarnation will never hear a `terminated`: forget them.
     for (const cell of this.cells.values()) {
       if (cell.watchers?.some((w) => w.node === report.node && w.nodeUid === report.nodeUid)) {
@@ -868,7 +879,7 @@ export class ActorSystem {
           reject(new AskTimeoutError(target, timeoutMs));
         }
       });
-      this.asks.set(path, { uid, target, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.asks.set(path, { uid, target, targetNode: ref.node, targetNodeUid: ref.nodeUid, resolve: resolve as (v: unknown) => void, reject, timer });
       try {
         const msg = make(replyTo);
         this.tell(ref, msg, { askReplyTo: replyTo });

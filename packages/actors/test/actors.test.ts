@@ -49,8 +49,8 @@ describe('spawning and addressing', () => {
     const rounds = await c.until(c.ask(a, (done): PingMsg => ({ type: 'start', peer: b, rounds: 50, done }), { timeoutMs: 10_000 }));
     expect(rounds).toBe(50);
     // 50 pings n1->n3 and 50 pongs back, plus the start and the reply through the host.
-    expect(c.network.links()['n1->n3']?.delivered).toBe(50);
-    expect(c.network.links()['n3->n1']?.delivered).toBe(50);
+    expect((await c.network.links())['n1->n3']?.delivered).toBe(50);
+    expect((await c.network.links())['n3->n1']?.delivered).toBe(50);
     await c.stop();
   });
 
@@ -143,7 +143,7 @@ describe('stopping', () => {
     c.tell(w, { type: 'work', id: 1 });
     await c.runFor(1);
     expect(deadLetters(events, 'stopped').map((d) => refToString(d.to))).toEqual([refToString(w)]);
-    expect(c.stats('n1').deadLetters.stopped).toBe(1);
+    expect((await c.stats('n1')).deadLetters.stopped).toBe(1);
     await c.stop();
   });
 });

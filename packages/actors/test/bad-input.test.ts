@@ -69,7 +69,7 @@ describe('unencodable and oversized messages', () => {
       const code = await c.until(c.ask(bad, (replyTo): MakeBadMsg => ({ type: 'tell-bad', to: target, kind, replyTo }), { timeoutMs: 1000 }));
       expect(code).toBe(kind === 'big' ? 'MESSAGE_TOO_LARGE' : 'UNENCODABLE_MESSAGE');
       // Nothing was sent, nothing else was disturbed.
-      expect(c.network.links()['n1->n2']).toBeUndefined();
+      expect((await c.network.links())['n1->n2']).toBeUndefined();
       expect(deadLetters(events)).toEqual([]);
       await stillServing(c, 'n1');
       await c.stop();

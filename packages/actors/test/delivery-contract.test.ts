@@ -33,7 +33,7 @@ describe('delivery contract', () => {
     expect(got.length).toBeLessThan(500);
     expect(new Set(got).size).toBe(got.length);
     expect(isSorted(got)).toBe(true);
-    expect(c.network.links()['n1->n2']!.dropped.loss).toBe(500 - got.length);
+    expect((await c.network.links())['n1->n2']!.dropped.loss).toBe(500 - got.length);
     await c.stop();
   });
 
@@ -41,7 +41,7 @@ describe('delivery contract', () => {
     const { c, got } = await blast(seed, { duplicateProbability: 0.2, latency: { kind: 'uniform', minMs: 1, maxMs: 30 } });
     const dups = got.length - new Set(got).size;
     expect(dups).toBeGreaterThan(50);
-    expect(dups).toBe(c.network.links()['n1->n2']!.duplicated);
+    expect(dups).toBe((await c.network.links())['n1->n2']!.duplicated);
     expect(new Set(got).size).toBe(500);
     expect(isSorted(got)).toBe(true);
     await c.stop();

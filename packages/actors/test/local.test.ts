@@ -69,7 +69,7 @@ describe('local runtime', () => {
     const s1 = await cluster.spawn('n1', sequencer, undefined, { name: 's' });
     const s2 = await cluster.spawn('n2', sequencer, undefined, { name: 's' });
     cluster.tell(s1, { type: 'blast', to: s2, count: 5 });
-    expect(await cluster.runUntil(() => cluster.network.links()['n1->n2']?.dropped.partition === 5, { timeoutMs: 5000 })).toBe(true);
+    expect(await cluster.runUntil(async () => (await cluster.network.links())['n1->n2']?.dropped.partition === 5, { timeoutMs: 5000 })).toBe(true);
     await cluster.pause('n2');
     await expect(cluster.ask(e, (replyTo): EchoMsg => ({ type: 'echo', text: 'paused', replyTo }), { timeoutMs: 50 })).rejects.toMatchObject({
       code: 'ASK_TIMEOUT',

@@ -67,7 +67,7 @@ describe('bounded mailboxes on actors', () => {
     await c.runFor(100);
     expect((await log(c, s)).events.filter((e) => e.startsWith('begin'))).toEqual(['begin 0', 'begin 1', 'begin 2']);
     expect(deadLetters(events, 'mailbox-full').map((d) => (d.msg as { id: number }).id)).toEqual([3, 4, 5]);
-    expect(c.actorStats(s)).toMatchObject({ dropped: 3, highWaterMark: 2 });
+    expect((await c.actorStats(s))).toMatchObject({ dropped: 3, highWaterMark: 2 });
     await c.stop();
   });
 
@@ -109,7 +109,7 @@ describe('bounded mailboxes and the runtime\'s own signals', () => {
     // Fill the mailbox: the next event delivers this message, and the drain that would handle it has not run yet.
     c.tell(w, { type: 'unwatch', target: w });
     await c.step();
-    expect(c.actorStats(w)?.size).toBe(1);
+    expect((await c.actorStats(w))?.size).toBe(1);
     await c.stopActor(target);
     await c.runFor(1);
     const seen = await c.until(c.ask(w, (replyTo): WatcherMsg => ({ type: 'report', replyTo }), { timeoutMs: 100 }));

@@ -85,7 +85,7 @@ describe('plugins', () => {
     expect(c.nodeState('n2')).toBe('down');
     await c.runFor(150);
     expect(c.nodeState('n2')).toBe('running');
-    expect(c.stats('n2').starts).toBe(3);
+    expect((await c.stats('n2')).starts).toBe(3);
     expect(stopped).toEqual(['n2 killed', 'n2 escalated']);
     await c.stop();
   });

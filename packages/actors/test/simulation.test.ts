@@ -32,7 +32,7 @@ describe('node lifecycle', () => {
     await c.restart('n2');
     expect(c.nodeUid('n2')).not.toBe(uid2);
     expect(await generation(c, 'n2')).toBe(3);
-    expect(c.stats('n2').starts).toBe(3);
+    expect((await c.stats('n2')).starts).toBe(3);
     await c.stop();
   });
 
@@ -102,7 +102,7 @@ describe('node lifecycle', () => {
     await c.resume('n2');
     expect(await received(c, dst)).toHaveLength(10);
     expect(deadLetters(events, 'dropped-by-network').filter((d) => d.cause === 'queue-full')).toHaveLength(15);
-    expect(c.network.links()['n1->n2']?.dropped['queue-full']).toBe(15);
+    expect((await c.network.links())['n1->n2']?.dropped['queue-full']).toBe(15);
     await c.stop();
   });
 
@@ -116,7 +116,7 @@ describe('node lifecycle', () => {
     await c.kill('n2');
     await c.runFor(100);
     expect(deadLetters(events, 'dropped-by-network').map((d) => d.cause)).toEqual(Array(5).fill('node-down'));
-    expect(c.network.links()['n1->n2']?.dropped['node-down']).toBe(5);
+    expect((await c.network.links())['n1->n2']?.dropped['node-down']).toBe(5);
     await c.stop();
   });
 

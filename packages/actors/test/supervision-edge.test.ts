@@ -62,15 +62,15 @@ describe('supervision edge cases', () => {
     const w = await ask<ActorRef<WorkerMsg>>(c, sup, (replyTo) => ({ type: 'spawn-worker', name: 'w', props: { failInitUntilStart: 5000 }, replyTo }));
     c.tell(w, { type: 'work', id: 1 });
     expect(await state(c, w)).toEqual({ generation: 5001, handled: [1] });
-    expect(c.stats('n1').restarts).toBe(5000);
+    expect((await c.stats('n1')).restarts).toBe(5000);
     await c.stop();
   });
 
   simIt('a spawn from the host whose init throws is refused with ACTOR_FAILED and leaves the node serving', 124, async (seed) => {
     const c = await simCluster(seed);
-    const before = c.stats('n1');
+    const before = (await c.stats('n1'));
     await expect(c.spawn('n1', worker, { failInitOnStarts: [1] }, { name: 'w' })).rejects.toMatchObject({ code: 'ACTOR_FAILED' });
-    const after = c.stats('n1');
+    const after = (await c.stats('n1'));
     expect(after.actors).toBe(before.actors);
     expect(after.starts).toBe(1);
     // The name is free again.
@@ -93,11 +93,11 @@ describe('supervision edge cases', () => {
     const c = await simCluster(seed);
     const p = await withProbe(c);
     const s = await c.spawn('n1', stopSpawner, { probe: p.ref }, { name: 's' });
-    const actorsBefore = c.stats('n1').actors;
+    const actorsBefore = (await c.stats('n1')).actors;
     await c.stopActor(s);
     await c.runFor(1);
     expect(await p.notes()).toEqual(['spawn in onStop: ACTOR_STOPPED']);
-    expect(c.stats('n1').actors).toBe(actorsBefore - 1);
+    expect((await c.stats('n1')).actors).toBe(actorsBefore - 1);
     await c.stop();
   });
 

@@ -248,10 +248,10 @@ describe('restart intensity and backoff', () => {
     const heapAfterWarmup = heapAfterGc();
     await crashMany(9000);
     expect(restarts).toBe(10_000);
-    expect(c.stats('n1').restarts).toBe(10_000);
-    expect(c.stats('n1').deadLetters.crashed).toBe(10_000);
+    expect((await c.stats('n1')).restarts).toBe(10_000);
+    expect((await c.stats('n1')).deadLetters.crashed).toBe(10_000);
     expect(c.nodeState('n1')).toBe('running');
-    expect(c.actorStats(w)).toMatchObject({ size: 0, processed: 10_000 });
+    expect((await c.actorStats(w))).toMatchObject({ size: 0, processed: 10_000 });
     // Nothing per crash is retained: 9000 more crashes cost no more than noise after a collection.
     expect(heapAfterGc() - heapAfterWarmup).toBeLessThan(gc ? 2 * 1024 * 1024 : 32 * 1024 * 1024);
     // Still serving.
@@ -321,9 +321,9 @@ describe('escalation past the root guardian', () => {
     await c.runFor(200);
     expect(c.nodeState('n2')).toBe('running');
     expect(c.nodeUid('n2')).not.toBe(uid);
-    expect(c.stats('n2').starts).toBe(2);
+    expect((await c.stats('n2')).starts).toBe(2);
     // The other nodes never noticed.
-    expect(c.stats('n1').starts).toBe(1);
+    expect((await c.stats('n1')).starts).toBe(1);
     await c.stop();
   });
 });

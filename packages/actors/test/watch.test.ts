@@ -153,10 +153,10 @@ describe('watch and the host failure detector', () => {
     }
     c.tell(w, { type: 'watch', target });
     await c.runFor(5);
-    const before = c.network.links()['n2->n1']?.sent ?? 0;
+    const before = (await c.network.links())['n2->n1']?.sent ?? 0;
     await c.stopActor(target);
     await c.runFor(5);
-    expect((c.network.links()['n2->n1']?.sent ?? 0) - before).toBe(1);
+    expect(((await c.network.links())['n2->n1']?.sent ?? 0) - before).toBe(1);
     await c.stop();
   });
 

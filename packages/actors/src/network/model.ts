@@ -33,16 +33,19 @@ export interface LinkCounters {
   delivered: number;
   duplicated: number;
   bytes: number;
+  /** Messages sent and not yet consumed by the receiver (threads; always 0 in one thread). */
+  queueDepth: number;
   dropped: Record<NetworkDropCause, number>;
 }
 
-function newLinkCounters(): LinkCounters {
+export function newLinkCounters(): LinkCounters {
   return {
     sent: 0,
     delivered: 0,
     duplicated: 0,
     bytes: 0,
-    dropped: { loss: 0, partition: 0, grudge: 0, 'node-down': 0, 'unknown-node': 0, 'queue-full': 0 },
+    queueDepth: 0,
+    dropped: { loss: 0, partition: 0, grudge: 0, 'node-down': 0, 'unknown-node': 0, 'queue-full': 0, 'link-full': 0 },
   };
 }
 

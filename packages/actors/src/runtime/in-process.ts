@@ -438,14 +438,14 @@ export class InProcessCluster implements Cluster {
     return sys;
   }
 
-  stats(node: string): NodeStats {
+  async stats(node: string): Promise<NodeStats> {
     const slot = this.slot(node);
     const sys = slot.system;
     const counters = sys?.stats() ?? emptyCounters();
     return { ...counters, node, nodeUid: sys?.uid, state: this.nodeState(node), starts: slot.starts };
   }
 
-  actorStats(ref: AnyRef): MailboxCounters | undefined {
+  async actorStats(ref: AnyRef): Promise<MailboxCounters | undefined> {
     const sys = this.slots.get(ref.node)?.system;
     if (!sys || (ref.nodeUid !== '' && ref.nodeUid !== sys.uid)) return undefined;
     return sys.actorStats(ref.path);
@@ -478,7 +478,7 @@ export class InProcessCluster implements Cluster {
       setLatency: (latency) => change({ latency }),
       setDuplication: (p) => change({ duplicateProbability: p }),
       setReorder: (p, windowMs) => change(windowMs === undefined ? { reorderProbability: p } : { reorderProbability: p, reorderWindowMs: windowMs }),
-      links: () => model.linkCounters(),
+      links: async () => model.linkCounters(),
     };
   }
 
@@ -654,10 +654,33 @@ export class InProcessCluster implements Cluster {
     await new Promise((resolve) => setTimeout(resolve, ms));
   }
 
-  async runUntil(condition: () => boolean, options?: { timeoutMs?: number }): Promise<boolean> {
+  async runUntil(condition: () => boolean | Promise<boolean>, options?: { timeoutMs?: number }): Promise<boolean> {
     const timeoutMs = options?.timeoutMs ?? 60_000;
-    if (this.loop.isVirtual) return this.runVirtual(condition, this.now() + timeoutMs);
-    return this.pump!.waitFor(condition, timeoutMs);
+    if (this.loop.isVirtual) {
+      const deadline = this.now() + timeoutMs;
+      // A synchronous condition is checked after every event; an async one between slices of events.
+      let sync: boolean | undefined;
+      const first = condition();
+      if (typeof first === 'boolean') {
+        if (first) return true;
+        return this.runVirtual(() => condition() as boolean, deadline);
+      }
+      if (await first) return true;
+      for (;;) {
+        await this.runVirtual(() => false, Math.min(deadline, this.now() + 1));
+        sync = await condition();
+        if (sync) return true;
+        if (this.now() >= deadline) return false;
+      }
+    }
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const result = condition();
+      if (typeof result === 'boolean') return this.pump!.waitFor(condition as () => boolean, Math.max(0, deadline - performance.now()));
+      if (await result) return true;
+      if (performance.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   async stop(): Promise<void> {

@@ -13,9 +13,16 @@ export class RealTimePump {
   private timerAtMs = Infinity;
   private stopped = false;
   private readonly waiters = new Set<() => void>();
+  /** Called before every slice (a worker checks its shared pause flag here). */
+  gate: (() => void) | undefined;
 
   constructor(private readonly loop: EventLoop) {
     loop.onPost = (atMs) => this.arm(atMs);
+  }
+
+  /** Runs a slice soon even if nothing is due (after a resume). */
+  kick(): void {
+    this.arm(this.loop.now());
   }
 
   private arm(atMs: number): void {
@@ -41,9 +48,12 @@ export class RealTimePump {
     this.timer = null;
     this.timerAtMs = Infinity;
     if (this.stopped) return;
+    const gate = this.gate;
+    gate?.();
     const deadline = performance.now() + SLICE_MS;
     let n = 0;
     while (this.loop.runNext(this.loop.now())) {
+      gate?.();
       if ((++n & 63) === 0 && performance.now() > deadline) break;
     }
     for (const check of [...this.waiters]) check();

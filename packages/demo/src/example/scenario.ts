@@ -117,7 +117,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioReport
   out(`restart ${victim} (new node uid ${cluster.nodeUid(victim)}), heal the partition`);
   await phase('healed: everyone hears everyone again', 1000, () => true);
 
-  const links = cluster.network.links();
+  const links = (await cluster.network.links());
   const droppedByCause: Record<string, number> = {};
   let sent = 0;
   let delivered = 0;
@@ -132,7 +132,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioReport
     messagesSent: sent,
     messagesDelivered: delivered,
     droppedByCause,
-    nodeStarts: Object.fromEntries(names.map((n) => [n, cluster.stats(n).starts])),
+    nodeStarts: Object.fromEntries(await Promise.all(names.map(async (n) => [n, (await cluster.stats(n)).starts] as const))),
     checks,
     ...(opts.runtime === 'simulation' ? { traceDigest: (cluster as unknown as { traceDigest(): string }).traceDigest() } : {}),
   };

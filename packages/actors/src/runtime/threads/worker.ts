@@ -1,0 +1,265 @@
+/**
+ * A node on its own worker thread: one actor system, its event loop on the real clock, its links to
+ * every peer, and the control plane its host talks to. Started by the threads host; never imported
+ * by user code.
+ */
+import { type MessagePort, workerData } from 'node:worker_threads';
+import { expose } from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type { ResolvedConfig } from '../../config.ts';
+import { HOST_NODE } from '../../config.ts';
+import { Disk } from '../../disk.ts';
+import type { Envelope } from '../../envelope.ts';
+import { EventStream, type NetworkDropCause, type RuntimeEvent } from '../../events.ts';
+import { NetworkModel } from '../../network/model.ts';
+import { loadPlugins } from '../../plugin.ts';
+import { createRandom } from '../../random.ts';
+import { ActorSystem, type NodeHost } from '../../system.ts';
+import { EventLoop, Lane } from '../loop.ts';
+import { RealTimePump } from '../pump.ts';
+import type { NodeControl, Result, WorkerLinkCounters, WorkerNotice } from './control.ts';
+import { toWireError } from './control.ts';
+import { type InboundFrame, type LaneIndex, laneOf, Router } from './link.ts';
+import { SharedRules } from './shared-rules.ts';
+
+/** What the host hands a node worker. */
+export interface NodeWorkerData {
+  readonly node: string;
+  readonly slot: number;
+  readonly uid: string;
+  readonly starts: number;
+  readonly config: ResolvedConfig;
+  readonly rules: SharedArrayBuffer;
+  readonly slots: number;
+  /** `performance.timeOrigin + performance.now()` of the host at cluster start: every thread's clock counts from it. */
+  readonly originMs: number;
+  readonly controlPort: MessagePort;
+  readonly eventsPort: MessagePort;
+  /** Lane ports to every peer alive at start, and to the host's endpoint. */
+  readonly peers: Readonly<Record<string, readonly [MessagePort, MessagePort]>>;
+  readonly userLinkCapacity: number;
+  readonly systemLinkCapacity: number;
+}
+
+/** Messages one drain turn handles before the loop looks at other events. */
+const DRAIN_BUDGET = 4096;
+const MESSAGE_EVENT = { survivesKill: true, isMessage: true } as const;
+
+interface Delivery {
+  readonly frame: InboundFrame;
+  /** The second copy of a duplicated frame: the sender counted the frame once. */
+  readonly duplicate: boolean;
+}
+
+function portable(e: RuntimeEvent): RuntimeEvent {
+  if ('error' in e && e.error !== undefined) return { ...e, error: toWireError(e.error) } as RuntimeEvent;
+  return e;
+}
+
+async function main(data: NodeWorkerData): Promise<void> {
+  const { node, slot, config } = data;
+  const shared = SharedRules.open(data.rules, data.slots);
+  const loop = new EventLoop(() => performance.timeOrigin + performance.now() - data.originMs);
+  const pump = new RealTimePump(loop);
+  const events = new EventStream();
+  const eventsPort = data.eventsPort;
+  const notify = (n: WorkerNotice): void => eventsPort.postMessage(n);
+
+  // Events leave in one batch per turn of the event loop.
+  let outbox: RuntimeEvent[] = [];
+  const flushEvents = (): void => {
+    const batch = outbox;
+    outbox = [];
+    try {
+      eventsPort.postMessage({ kind: 'events', events: batch } satisfies WorkerNotice);
+    } catch {
+      // A dead letter may carry something that cannot be cloned (a local message with a function).
+      const safe = batch.map((e) => (e.type === 'dead-letter' ? { ...e, msg: `[uncloneable ${typeof e.msg}]` } : e));
+      eventsPort.postMessage({ kind: 'events', events: safe } satisfies WorkerNotice);
+    }
+  };
+  events.on('event', (e) => {
+    if (outbox.length === 0) setImmediate(flushEvents);
+    outbox.push(portable(e));
+  });
+
+  const model = new NetworkModel(config.nodes, config.seed, shared.read().rules);
+  let modelEpoch = shared.epoch();
+  const refreshRules = (epoch: number): void => {
+    if (epoch === modelEpoch) return;
+    const { epoch: e, rules } = shared.read();
+    model.update(rules);
+    modelEpoch = e;
+  };
+
+  let system: ActorSystem | null = null;
+  const drop = (frame: InboundFrame, cause: NetworkDropCause): void => {
+    if (frame.from !== HOST_NODE) model.noteDropped(frame.from, node, cause);
+    const env = frame.env;
+    if (env.kind === 'user' && system) system.deadLetter('dropped-by-network', env.to, env.msg, undefined, { cause, from: frame.from });
+  };
+  const lane = new Lane(node, config.pausedQueueLimit, (arg) => {
+    const d = arg as Delivery;
+    drop(d.frame, 'queue-full');
+    if (!d.duplicate) router.consumed(d.frame.from, d.frame.lane);
+  });
+
+  const deliver = (d: Delivery): void => {
+    const { frame } = d;
+    const sys = system;
+    if (frame.from !== HOST_NODE) {
+      const epoch = shared.beginDelivery(slot);
+      try {
+        refreshRules(epoch);
+        const cut = model.cutNow(frame.from, node);
+        if (cut !== null) drop(frame, cut);
+        else if (sys?.receive(frame.env, frame.sentAtMs)) model.noteDelivered(frame.from, node);
+      } finally {
+        shared.endDelivery(slot);
+      }
+    } else {
+      sys?.receive(frame.env, frame.sentAtMs);
+    }
+    if (!d.duplicate) router.consumed(frame.from, frame.lane);
+  };
+
+  const router = new Router(
+    node,
+    { userCapacity: data.userLinkCapacity, systemCapacity: data.systemLinkCapacity, maxMessageBytes: config.maxMessageBytes },
+    {
+      onFrame(frame) {
+        if (frame.from === HOST_NODE) {
+          loop.post(loop.now(), lane, deliver, { frame, duplicate: false }, MESSAGE_EVENT);
+          return;
+        }
+        // The network model runs at the receiver: frames of a link arrive in order, so the link's
+        // sequence numbers, and with them every fate, are the ones the sender's order implies.
+        refreshRules(shared.epoch());
+        const decision = model.decide(frame.from, node, frame.sentAtMs, frame.bytes);
+        if (decision.kind === 'drop') {
+          // Counted by decide(); only the dead letter and the acknowledgement remain.
+          const env = frame.env;
+          if (env.kind === 'user' && system) system.deadLetter('dropped-by-network', env.to, env.msg, undefined, { cause: decision.cause, from: frame.from });
+          router.consumed(frame.from, frame.lane);
+          return;
+        }
+        decision.atMs.forEach((at, i) => loop.post(at, lane, deliver, { frame, duplicate: i > 0 }, MESSAGE_EVENT));
+      },
+    },
+  );
+  for (const [peer, [sys, user]] of Object.entries(data.peers)) router.connect(peer, sys, user);
+
+  // A paused node runs nothing: the pump checks the shared flag before every slice.
+  pump.gate = () => {
+    const paused = shared.isPaused(slot);
+    if (paused && !lane.paused) loop.pause(lane);
+    else if (!paused && lane.paused) loop.resume(lane);
+  };
+
+  let drainPending = false;
+  const drain = (): void => {
+    drainPending = false;
+    system?.drain(DRAIN_BUDGET);
+  };
+  const host: NodeHost = {
+    now: () => loop.now(),
+    schedule: (atMs, fn) => {
+      const ev = loop.post(atMs, lane, fn);
+      return { cancel: () => loop.cancel(ev) };
+    },
+    requestDrain: () => {
+      if (drainPending) return;
+      drainPending = true;
+      loop.post(loop.now(), lane, drain);
+    },
+    send: (toNode, env: Envelope) => {
+      const outcome = router.send(toNode, env, loop.now(), laneOf(env) as LaneIndex);
+      if (outcome === 'sent' || env.kind !== 'user' || !system) return;
+      if (outcome === 'link-full') system.deadLetter('link-full', env.to, env.msg, undefined);
+      else system.deadLetter('dropped-by-network', env.to, env.msg, undefined, { cause: config.nodes.includes(toNode) ? 'node-down' : 'unknown-node' });
+    },
+    noteAsync: () => {},
+    nodeFailed: (error) => {
+      notify({ kind: 'node-failed', error: toWireError(error) });
+    },
+    external: (work) => work(),
+  };
+
+  system = new ActorSystem({
+    name: node,
+    uid: data.uid,
+    host,
+    random: createRandom(config.seed, `node:${node}:${data.starts}`),
+    // In threads a node's disk lives in its worker: a kill loses it (durability model).
+    disk: new Disk(),
+    events,
+    maxMessageAgeMs: config.maxMessageAgeMs,
+    throughput: config.throughput,
+    userSupervision: config.userGuardian,
+  });
+  const sys = system;
+
+  const plugins = await loadPlugins(config.plugins);
+  for (const { plugin } of plugins) for (const def of plugin.actors ?? []) sys.register(def);
+  for (const { plugin, options } of plugins) {
+    plugin.setup?.({
+      nodeName: node,
+      nodeUid: data.uid,
+      clusterNodes: config.nodes,
+      seed: config.seed,
+      options,
+      disk: sys.disk,
+      register: (def) => sys.register(def),
+      spawn: (under, def, props, opts) => sys.spawn(under, def, props, opts),
+    });
+  }
+
+  const control: NodeControl = {
+    async spawn(defName, props, options): Promise<Result<ReturnType<ActorSystem['spawn']>>> {
+      try {
+        return { ok: true, value: sys.spawn('user', sys.lookupDef(defName), props, options) };
+      } catch (err) {
+        return { ok: false, error: toWireError(err) };
+      }
+    },
+    async stopActor(ref) {
+      sys.stopActor(ref);
+    },
+    async stats() {
+      return sys.stats();
+    },
+    async actorStats(path) {
+      return sys.actorStats(path);
+    },
+    async links(): Promise<WorkerLinkCounters> {
+      const inbound: WorkerLinkCounters['in'] = {};
+      for (const [key, c] of Object.entries(model.linkCounters())) if (key.endsWith(`->${node}`)) inbound[key.slice(0, -node.length - 2)] = c;
+      return { out: router.counters(), in: inbound };
+    },
+    async connect(peer, systemPort, userPort) {
+      router.connect(peer, systemPort, userPort);
+    },
+    async disconnect(peer) {
+      router.disconnect(peer);
+    },
+    async reachability(report) {
+      sys.reportReachability(report);
+    },
+    async wake() {
+      pump.kick();
+    },
+    async shutdown() {
+      sys.shutdown();
+      router.flush();
+      router.close();
+      pump.stop();
+    },
+  };
+  expose(control, nodeEndpoint(data.controlPort as unknown as Parameters<typeof nodeEndpoint>[0]));
+  notify({ kind: 'ready', uid: data.uid });
+}
+
+const data = workerData as NodeWorkerData;
+main(data).catch((err: unknown) => {
+  data.eventsPort.postMessage({ kind: 'start-failed', error: toWireError(err) } satisfies WorkerNotice);
+});
