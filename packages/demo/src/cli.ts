@@ -3,12 +3,12 @@
  * `pnpm demo`: until the replicated store's demo lands, runs the example cluster scenario and
  * prints a report. Exits non-zero if a phase did not look as expected.
  *
- *   pnpm demo [--runtime simulation|local] [--seed N] [--nodes N]
+ *   pnpm demo [--runtime simulation|local|threads] [--seed N] [--nodes N]
  */
 import { parseArgs } from 'node:util';
 import { runScenario } from './example/scenario.ts';
 
-const USAGE = 'usage: pnpm demo [--runtime simulation|local] [--seed N] [--nodes N (3..9)]';
+const USAGE = 'usage: pnpm demo [--runtime simulation|local|threads] [--seed N] [--nodes N (3..9)]';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     return;
   }
   const runtime = values.runtime;
-  if (runtime !== 'simulation' && runtime !== 'local') fail(`--runtime must be simulation or local, got ${runtime}`);
+  if (runtime !== 'simulation' && runtime !== 'local' && runtime !== 'threads') fail(`--runtime must be simulation, local or threads, got ${runtime}`);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed)) fail(`--seed must be an integer, got ${values.seed}`);
   const nodes = Number(values.nodes);

@@ -13,8 +13,10 @@ export class RealTimePump {
   private timerAtMs = Infinity;
   private stopped = false;
   private readonly waiters = new Set<() => void>();
-  /** Called before every slice (a worker checks its shared pause flag here). */
+  /** Called before every event (a worker checks its shared pause flag here). */
   gate: (() => void) | undefined;
+  /** Called after every slice (a worker posts the batches the slice wrote, without waiting a turn). */
+  afterSlice: (() => void) | undefined;
 
   constructor(private readonly loop: EventLoop) {
     loop.onPost = (atMs) => this.arm(atMs);
@@ -43,8 +45,21 @@ export class RealTimePump {
     this.timer = setTimeout(() => this.run(), Math.ceil(delay));
   }
 
+  /**
+   * Runs a slice now, from inside an I/O callback (a batch just arrived): the events it made due
+   * run in this turn instead of the next.
+   */
+  runNow(): void {
+    if (this.immediate !== null) {
+      clearImmediate(this.immediate);
+      this.immediate = null;
+    }
+    this.run();
+  }
+
   private run(): void {
     this.immediate = null;
+    if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.timerAtMs = Infinity;
     if (this.stopped) return;
@@ -56,6 +71,7 @@ export class RealTimePump {
       gate?.();
       if ((++n & 63) === 0 && performance.now() > deadline) break;
     }
+    this.afterSlice?.();
     for (const check of [...this.waiters]) check();
     const next = this.loop.peekTime();
     if (next !== undefined) this.arm(next);

@@ -118,8 +118,10 @@ export class ThreadsCluster implements Cluster {
             this.router.consumed(frame.from, frame.lane);
           });
         },
+        onBatchEnd: () => this.pump.runNow(),
       },
     );
+    this.pump.afterSlice = () => this.router.flush();
     let drainPending = false;
     const host: NodeHost = {
       now: () => this.loop.now(),

@@ -4,8 +4,8 @@
  * `/system` (gossip, acks), so a flood of user messages cannot starve failure detection.
  *
  * Sending: a message is encoded at the `tell` into its link's batch buffer (the codec's errors
- * are thrown there), and each link's buffer is posted once per turn of the event loop, transferred
- * rather than copied. Links are bounded: a link holding `capacity` messages that the receiver has
+ * are thrown there), and each link's buffer is posted once per task (a slice of the node's events,
+ * a host call), transferred rather than copied. Links are bounded: a link holding `capacity` messages that the receiver has
  * not yet consumed drops further ones (LINK_FULL), it never blocks the sender.
  *
  * Encoding: msgpackr records with one structure table per link direction. The sender's table only
@@ -185,6 +185,8 @@ class PeerLink {
 /** How the router hands inbound traffic to its node. */
 export interface RouterHooks {
   onFrame(frame: InboundFrame): void;
+  /** After a whole batch was handed over (the node runs what became due at once). */
+  onBatchEnd?(): void;
 }
 
 /**
@@ -260,12 +262,20 @@ export class Router {
     this.dirty.add(link);
     if (this.flushScheduled || this.closed) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    // At the end of the current task: everything one task sends (a slice of the node's events,
+    // one host call) leaves in one batch per link, without waiting for another turn of the loop.
+    queueMicrotask(this.flushTask);
   }
 
-  /** Posts every dirty link's batches and acknowledgements: once per turn of the event loop. */
+  private readonly flushTask = (): void => this.flush();
+
+  /**
+   * Posts every dirty link's batches and acknowledgements: once per turn of the event loop (or
+   * right after a slice of the node's events, which is the same turn).
+   */
   flush(): void {
     this.flushScheduled = false;
+    if (this.dirty.size === 0) return;
     for (const link of this.dirty) {
       for (const lane of [SYSTEM_LANE, USER_LANE] as const) {
         const out = link.out[lane];
@@ -293,6 +303,7 @@ export class Router {
     for (const f of link.in[lane].frames(wire)) {
       this.hooks.onFrame({ from: link.peer, lane, env: f.env, sentAtMs: f.sentAtMs, bytes: f.bytes });
     }
+    this.hooks.onBatchEnd?.();
   }
 
   /** Outbound counters per peer. */

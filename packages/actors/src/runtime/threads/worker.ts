@@ -145,8 +145,10 @@ async function main(data: NodeWorkerData): Promise<void> {
         }
         decision.atMs.forEach((at, i) => loop.post(at, lane, deliver, { frame, duplicate: i > 0 }, MESSAGE_EVENT));
       },
+      onBatchEnd: () => pump.runNow(),
     },
   );
+  pump.afterSlice = () => router.flush();
   for (const [peer, [sys, user]] of Object.entries(data.peers)) router.connect(peer, sys, user);
 
   // A paused node runs nothing: the pump checks the shared flag before every slice.
