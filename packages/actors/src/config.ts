@@ -73,6 +73,11 @@ export interface ThreadsOptions {
    * cross-thread ceiling on this hardware.
    */
   readonly userLinkCapacity: number;
+  /**
+   * Encoded bytes a user lane may hold in flight. Default 32 MiB: the count alone would let 10 000
+   * large messages exhaust a worker's heap.
+   */
+  readonly userLinkBytes: number;
   /** The same for the system lane (the runtime's signals, actors under /system). Default 100 000. */
   readonly systemLinkCapacity: number;
   /** Each node worker's heap limits (Node's `resourceLimits`). Default: 512 MiB old, 64 MiB young generation. */
@@ -81,6 +86,7 @@ export interface ThreadsOptions {
 
 export const DEFAULT_THREADS: ThreadsOptions = {
   userLinkCapacity: 10_000,
+  userLinkBytes: 32 * 1024 * 1024,
   systemLinkCapacity: 100_000,
   resourceLimits: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 64 },
 };
@@ -168,6 +174,7 @@ export function resolveConfig(config: ClusterConfig): ResolvedConfig {
     trace: config.trace ?? false,
     threads: {
       userLinkCapacity: positive('threads.userLinkCapacity', config.threads?.userLinkCapacity ?? DEFAULT_THREADS.userLinkCapacity),
+      userLinkBytes: positive('threads.userLinkBytes', config.threads?.userLinkBytes ?? DEFAULT_THREADS.userLinkBytes),
       systemLinkCapacity: positive('threads.systemLinkCapacity', config.threads?.systemLinkCapacity ?? DEFAULT_THREADS.systemLinkCapacity),
       resourceLimits: config.threads?.resourceLimits ?? DEFAULT_THREADS.resourceLimits,
     },

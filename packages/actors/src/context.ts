@@ -86,7 +86,7 @@ export class Context<M> implements ActorContext<M> {
 
   tell<T>(ref: ActorRef<T>, msg: T): void {
     this.assertCurrent();
-    this.sys.tell(ref, msg, undefined);
+    this.sys.tell(ref, msg, undefined, this.cell);
   }
 
   ask<Req, Res = ReplyOf<Req>>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => NoInfer<Req>, options: AskOptions): Promise<Res> {
@@ -107,7 +107,7 @@ export class Context<M> implements ActorContext<M> {
         this.sys.reportHookError(this.cell, err);
         return;
       }
-      this.sys.tell(this.cell.ref, msg, undefined);
+      this.sys.tell(this.cell.ref, msg, undefined, this.cell);
     };
     promise.then(
       (value) => deliver({ ok: true, value }),

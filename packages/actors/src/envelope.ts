@@ -33,8 +33,3 @@ export function envelopeTarget(env: Envelope): AnyRef {
       return env.target;
   }
 }
-
-/** True for the runtime's own traffic, which rides the system lane where links have lanes. */
-export function isSystemEnvelope(env: Envelope): boolean {
-  return env.kind !== 'user';
-}

@@ -36,8 +36,12 @@ export interface NodeHost {
   schedule(atMs: number, fn: () => void): Cancellable;
   /** Asks for {@link ActorSystem.drain} to run soon. */
   requestDrain(): void;
-  /** Hands an envelope to the router. Encodes synchronously: throws the codec's typed errors. */
-  send(toNode: string, env: Envelope): void;
+  /**
+   * Hands an envelope to the router. Encodes synchronously: throws the codec's typed errors.
+   * `systemLane` marks traffic of system actors and the runtime's signals about them, which rides
+   * its own lane where links have lanes.
+   */
+  send(toNode: string, env: Envelope, systemLane: boolean): void;
   /** A runtime-owned promise settled or an async handler started (the simulation flushes microtasks). */
   noteAsync(): void;
   /** A failure escalated past the root guardian: the node must stop. */
@@ -135,6 +139,10 @@ function validateMailbox(m: Partial<MailboxOptions>): void {
   }
 }
 
+function isSystemPath(path: string): boolean {
+  return path.startsWith('/system/');
+}
+
 function isPromise(x: unknown): x is Promise<unknown> {
   return x instanceof Promise;
 }
@@ -159,6 +167,8 @@ export class ActorSystem {
   private draining = false;
   private nextUid = 1;
   private nextAuto = 0;
+  /** Messages waiting in all mailboxes of this node. */
+  private queuedMessages = 0;
   private running = true;
   private readonly root: Cell;
   /** `/system`: where plugins put the node's own actors. */
@@ -297,8 +307,11 @@ export class ActorSystem {
   // ---------------------------------------------------------------------------------------------
   // Sending and delivering
 
-  /** Sends `msg` to `ref`, on this node or another. Throws the codec's errors for remote refs. */
-  tell(ref: AnyRef, msg: unknown, meta: EntryMeta | undefined): void {
+  /**
+   * Sends `msg` to `ref`, on this node or another. Throws the codec's errors for remote refs.
+   * `from` is the sending actor, if any: a system actor's messages ride the system lane.
+   */
+  tell(ref: AnyRef, msg: unknown, meta: EntryMeta | undefined, from?: Cell): void {
     if (ref.node === this.name) {
       this.deliverLocal(ref, msg, meta, false, true);
       return;
@@ -306,7 +319,7 @@ export class ActorSystem {
     const env: Envelope = meta?.askReplyTo
       ? { kind: 'user', to: plainRef(ref), msg, askReplyTo: meta.askReplyTo }
       : { kind: 'user', to: plainRef(ref), msg };
-    this.host.send(ref.node, env);
+    this.host.send(ref.node, env, isSystemPath(ref.path) || (from !== undefined && isSystemPath(from.path)));
   }
 
   /**
@@ -335,6 +348,8 @@ export class ActorSystem {
       return;
     }
     const evicted = cell.mailbox.enqueue(msg, meta, isSignal);
+    // An eviction leaves the count unchanged: one message in, one out (or the incoming one refused).
+    if (evicted === undefined) this.queuedMessages++;
     if (evicted !== undefined) {
       // `reject` pushes back on a sender of this node at its tell (it may catch and back off);
       // a sender on another node cannot be told synchronously and gets a dead letter instead.
@@ -410,14 +425,18 @@ export class ActorSystem {
     const replyTo = meta?.askReplyTo;
     if (replyTo !== undefined) {
       if (replyTo.node === this.name) this.failAsk(replyTo, to, reason);
-      else this.trySend(replyTo.node, { kind: 'ask-failed', to: replyTo, target: plainRef(to), reason });
+      else this.trySend(replyTo.node, { kind: 'ask-failed', to: replyTo, target: plainRef(to), reason }, isSystemPath(to.path));
     }
   }
 
   /** Sends runtime traffic whose loss is tolerable; never lets a codec error escape. */
-  private trySend(toNode: string, env: Envelope): void {
+  /**
+   * Signals ride the lane of the actor they are about, so they stay in order with that actor's own
+   * messages (a `terminated` never overtakes the last messages of the actor that stopped).
+   */
+  private trySend(toNode: string, env: Envelope, systemLane: boolean): void {
     try {
-      this.host.send(toNode, env);
+      this.host.send(toNode, env, systemLane);
     } catch {
       // The runtime's own envelopes hold only refs and reasons; this cannot fail to encode.
     }
@@ -433,10 +452,11 @@ export class ActorSystem {
   }
 
   /**
-   * Runs queued actors until the run queue is empty or `budget` messages were handled; asks the
-   * host for another turn if work remains. Returns the number of messages handled.
+   * Runs queued actors until the run queue is empty, `budget` messages were handled, or
+   * `shouldYield()` says the slice is over (checked between actors); asks the host for another
+   * turn if work remains. Returns the number of messages handled.
    */
-  drain(budget: number): number {
+  drain(budget: number, shouldYield?: () => boolean): number {
     this.drainRequested = false;
     if (!this.running) return 0;
     this.draining = true;
@@ -444,6 +464,7 @@ export class ActorSystem {
     const queue = this.runQueue;
     try {
       while (this.runHead < queue.length && handled < budget) {
+        if (shouldYield !== undefined && handled > 0 && shouldYield()) break;
         const cell = queue[this.runHead++] as Cell;
         cell.scheduled = false;
         handled += this.processCell(cell);
@@ -477,6 +498,7 @@ export class ActorSystem {
     while (n < this.throughput && cell.status === 'running' && !cell.busy && !box.isEmpty) {
       const meta = box.peekMeta();
       const msg = box.dequeue();
+      this.queuedMessages--;
       box.processed++;
       n++;
       if (meta !== undefined && meta.timer !== undefined) {
@@ -703,7 +725,10 @@ export class ActorSystem {
     cell.incarnation++;
     cell.status = 'stopped';
     cell.busy = false;
-    for (const left of cell.mailbox.drain()) this.deadLetter('stopped', cell.ref, left.msg, left.meta);
+    for (const left of cell.mailbox.drain()) {
+      this.queuedMessages--;
+      this.deadLetter('stopped', cell.ref, left.msg, left.meta);
+    }
     this.cells.delete(cell.path);
     cell.parent?.children.delete(cell.name);
     this.counters.actors--;
@@ -714,7 +739,7 @@ export class ActorSystem {
     if (watchers) {
       for (const w of watchers) {
         if (w.node === this.name) this.signalTerminated(w, cell.ref, reason);
-        else this.trySend(w.node, { kind: 'terminated', watchee: cell.ref, watcher: w, reason });
+        else this.trySend(w.node, { kind: 'terminated', watchee: cell.ref, watcher: w, reason }, isSystemPath(cell.path));
       }
     }
     this.events.publish({ type: 'actor-stopped', node: this.name, atMs: this.now(), ref: cell.ref });
@@ -769,7 +794,7 @@ export class ActorSystem {
     let byKey = this.remoteWatches.get(target.node);
     if (!byKey) this.remoteWatches.set(target.node, (byKey = new Map()));
     byKey.set(`${watcher.uid}|${key}`, { watcher, watchee: target });
-    this.trySend(target.node, { kind: 'watch', watchee: target, watcher: watcher.ref });
+    this.trySend(target.node, { kind: 'watch', watchee: target, watcher: watcher.ref }, isSystemPath(target.path));
   }
 
   /** @internal */
@@ -784,14 +809,14 @@ export class ActorSystem {
       return;
     }
     this.remoteWatches.get(target.node)?.delete(`${watcher.uid}|${key}`);
-    this.trySend(target.node, { kind: 'unwatch', watchee: target, watcher: watcher.ref });
+    this.trySend(target.node, { kind: 'unwatch', watchee: target, watcher: watcher.ref }, isSystemPath(target.path));
   }
 
   private addWatcher(watchee: AnyRef, watcher: AnyRef): void {
     const cell = this.liveCell(watchee);
     if (!cell) {
       if (watcher.node === this.name) this.signalTerminated(watcher, watchee, 'no-such-actor');
-      else this.trySend(watcher.node, { kind: 'terminated', watchee, watcher, reason: 'no-such-actor' });
+      else this.trySend(watcher.node, { kind: 'terminated', watchee, watcher, reason: 'no-such-actor' }, isSystemPath(watchee.path));
       return;
     }
     const watchers = (cell.watchers ??= []);
@@ -939,6 +964,11 @@ export class ActorSystem {
   /** Runs work that leaves the runtime; see {@link NodeHost.external}. */
   external<T>(work: () => Promise<T>): Promise<T> {
     return this.host.external(work);
+  }
+
+  /** Messages waiting in the mailboxes of this node (a node far behind stops acknowledging its links). */
+  get queued(): number {
+    return this.queuedMessages;
   }
 
   /** Paths of actors whose async handler is in flight (diagnostics for a stalled simulation). */

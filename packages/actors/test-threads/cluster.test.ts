@@ -34,6 +34,7 @@ describe('threads cluster', () => {
     expect((await c.stats('n3')).processed).toBeGreaterThan(0);
     await c.stop();
     expect(c.nodes.map((n) => c.nodeState(n))).toEqual(['down', 'down', 'down', 'down']);
+    expect((c as unknown as { liveWorkers(): number }).liveWorkers()).toBe(0);
   });
 
   it('kill is worker.terminate(): it ends a node stuck in a synchronous loop; watchers and askers learn the node is down', async () => {

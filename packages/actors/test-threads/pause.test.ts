@@ -3,9 +3,9 @@
  * held and delivered after resume.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Cluster } from '@starling/actors';
+import { type Cluster, isolate } from '@starling/actors';
 import { echo, type EchoMsg } from '../test/fixtures/echo-plugin.ts';
-import { ticker, type TickerMsg } from '../test/fixtures/actors.ts';
+import { scribe, type ScribeMsg, ticker, type TickerMsg } from '../test/fixtures/actors.ts';
 import { threadsCluster } from './support.ts';
 
 let cluster: Cluster | undefined;
@@ -40,4 +40,25 @@ describe('pause on threads', () => {
     expect(times.filter((at) => at > pausedAt + 20 && at < resumedAt)).toEqual([]);
     expect(times.some((at) => at >= resumedAt)).toBe(true);
   });
+
+  it('news reaching a paused node (another node died) runs no actor code until it resumes', async () => {
+    const c = (cluster = await threadsCluster({ nodes: 3 }));
+    const target = await c.spawn('n3', echo, undefined, { name: 'e' });
+    const s = await c.spawn('n1', scribe, undefined, { name: 's' });
+    await c.network.partition(isolate(c.nodes, 'n3'));
+    c.tell(s, { type: 'ask-then-write', key: 'k', target });
+    // The scribe now awaits its ask (holding its mailbox: a read would queue behind it).
+    const read = () => c.ask(s, (replyTo): ScribeMsg => ({ type: 'read', key: 'k', replyTo }), { timeoutMs: 20_000 });
+    await c.runFor(50);
+    await c.pause('n1');
+    await c.kill('n3'); // the host reports n3 down to n1, whose pending ask fails...
+    await c.runFor(300);
+    const resumedAt = c.now();
+    await c.resume('n1');
+    // ...but the handler awaiting it only continues once n1 runs again (well before its 10 s timeout).
+    const [code, , at] = String(await read()).split(' ');
+    expect(code).toBe('ASK_FAILED');
+    expect(Number(at)).toBeGreaterThanOrEqual(resumedAt);
+  });
 });
+

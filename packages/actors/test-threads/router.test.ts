@@ -71,8 +71,13 @@ describe('bounded links', () => {
     // Protocol traffic between the same two nodes, on the system lane, during the flood.
     const sysN1 = selectActor<PingMsg>('n1', '/system/pinger');
     const sysN2 = selectActor<PingMsg>('n2', '/system/pinger');
-    const rounds = await c.ask(sysN1, (done): PingMsg => ({ type: 'start', peer: sysN2, rounds: 50, done }), { timeoutMs: 30_000 });
-    expect(rounds).toBe(50);
+    const sysN3 = selectActor<PingMsg>('n3', '/system/pinger');
+    const [rounds, others] = await Promise.all([
+      c.ask(sysN1, (done): PingMsg => ({ type: 'start', peer: sysN2, rounds: 50, done }), { timeoutMs: 30_000 }),
+      // And between the flooded node and a bystander.
+      c.ask(sysN3, (done): PingMsg => ({ type: 'start', peer: sysN2, rounds: 50, done }), { timeoutMs: 30_000 }),
+    ]);
+    expect([rounds, others]).toEqual([50, 50]);
     const result = await flood;
     // A full link never blocks or throws at the sender: it drops.
     expect(result).toEqual({ sent: 50_000, refused: 0 });

@@ -150,9 +150,23 @@ export class InProcessCluster implements Cluster {
     const loop = this.loop;
     const isCurrent = (): boolean => system !== null && slot.system === system && system.isRunning;
     let drainPending = false;
+    // On the real clock a drain turn also ends after a few ms, so a slow actor cannot hold the
+    // event loop; in simulation it must not look at the wall clock, or a run would not replay.
+    const shouldYield = loop.isVirtual
+      ? undefined
+      : (() => {
+          let deadline = 0;
+          return { start: () => (deadline = performance.now() + 4), check: () => performance.now() > deadline };
+        })();
     const drain = (): void => {
       drainPending = false;
-      if (isCurrent()) system!.drain(DRAIN_BUDGET);
+      if (!isCurrent()) return;
+      if (shouldYield) {
+        shouldYield.start();
+        system!.drain(DRAIN_BUDGET, shouldYield.check);
+      } else {
+        system!.drain(DRAIN_BUDGET);
+      }
     };
     const host: NodeHost = {
       now: () => loop.now(),

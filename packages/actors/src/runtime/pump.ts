@@ -69,7 +69,7 @@ export class RealTimePump {
     let n = 0;
     while (this.loop.runNext(this.loop.now())) {
       gate?.();
-      if ((++n & 63) === 0 && performance.now() > deadline) break;
+      if ((++n & 7) === 0 && performance.now() > deadline) break;
     }
     this.afterSlice?.();
     for (const check of [...this.waiters]) check();

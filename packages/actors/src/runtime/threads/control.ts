@@ -4,7 +4,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { SpawnOptions } from '../../actor.ts';
-import { InvalidArgumentError, StarlingError, type ErrorCode } from '../../errors.ts';
+import * as errors from '../../errors.ts';
 import type { ReachabilityReport } from '../../actor.ts';
 import type { MailboxCounters } from '../../mailbox.ts';
 import type { LinkCounters } from '../../network/model.ts';
@@ -12,32 +12,39 @@ import type { AnyRef } from '../../ref.ts';
 import type { SystemCounters } from '../../system.ts';
 import type { OutCounters } from './link.ts';
 
-/** An error as it crosses threads: comlink keeps only name and message, so the code travels here. */
+/** An error as it crosses threads: its class name, message, stack and own fields (code, reason, target...). */
 export interface WireError {
   readonly name: string;
   readonly message: string;
-  readonly code?: string;
   readonly stack?: string;
+  readonly fields?: Record<string, string | number | boolean | null>;
 }
 
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: WireError };
 
 export function toWireError(err: unknown): WireError {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}), ...(err.stack ? { stack: err.stack } : {}) };
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
+  const fields: Record<string, string | number | boolean | null> = {};
+  for (const [k, v] of Object.entries(err)) {
+    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') fields[k] = v;
   }
-  return { name: 'Error', message: String(err) };
+  return { name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}), fields };
 }
 
-/** Rebuilds a typed error on the host side. */
+/** The runtime's error classes by name: an error that crossed threads comes back as its own class. */
+const CLASSES: Record<string, { prototype: Error }> = Object.fromEntries(
+  Object.entries(errors).filter(([, v]) => typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof Error) as [string, { prototype: Error }][],
+);
+const BUILT_IN: Record<string, { prototype: Error }> = { TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
+
+/** Rebuilds an error on the host side: same class (for the runtime's errors), message, fields and the original stack. */
 export function fromWireError(e: WireError): Error {
-  if (e.code) {
-    const err = e.name === 'InvalidArgumentError' ? new InvalidArgumentError(e.code as ErrorCode, e.message) : new StarlingError(e.code as ErrorCode, e.message);
-    return err;
-  }
-  const err = new Error(e.message);
+  const proto = (CLASSES[e.name] ?? BUILT_IN[e.name] ?? Error).prototype;
+  const err = Object.create(proto) as Error;
+  Object.defineProperty(err, 'message', { value: e.message, writable: true, configurable: true });
+  Object.assign(err, e.fields ?? {});
   err.name = e.name;
+  if (e.stack) Object.defineProperty(err, 'stack', { value: e.stack, writable: true, configurable: true });
   return err;
 }
 
@@ -48,10 +55,12 @@ export function unwrap<T>(r: Result<T>): T {
 
 /** Counters a worker reports for its links. */
 export interface WorkerLinkCounters {
-  /** Per destination: what this node sent. */
-  readonly out: Record<string, OutCounters>;
+  /** Per destination: what this node sent (and sends that found no link: the peer was down or unknown). */
+  readonly out: Record<string, OutCounters & { noLink: number }>;
   /** Per source: what arrived here and what became of it (the network model runs at the receiver). */
   readonly in: Record<string, LinkCounters>;
+  /** Per source: frames that could not be decoded. */
+  readonly undecodable: Record<string, number>;
 }
 
 /** What a node worker serves to its host. */

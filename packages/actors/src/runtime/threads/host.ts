@@ -14,7 +14,7 @@ import type { Envelope } from '../../envelope.ts';
 import { InvalidArgumentError, StarlingError } from '../../errors.ts';
 import { EventStream, type NodeStopReason, type RuntimeEvent } from '../../events.ts';
 import type { MailboxCounters } from '../../mailbox.ts';
-import type { LinkCounters } from '../../network/model.ts';
+import { type LinkCounters, newLinkCounters } from '../../network/model.ts';
 import { isolate as isolatePartition } from '../../network/partitions.ts';
 import { describeRules, type NetworkRules, PERFECT_NETWORK, validateRules } from '../../network/rules.ts';
 import { type Fault, type FaultSchedule, validateSchedule } from '../../network/schedule.ts';
@@ -24,14 +24,18 @@ import { admitRestart, newRestartHistory, type RestartHistory } from '../../supe
 import { ActorSystem, emptyCounters, type NodeHost } from '../../system.ts';
 import { EventLoop, Lane } from '../loop.ts';
 import { RealTimePump } from '../pump.ts';
-import { fromWireError, type NodeControl, unwrap, type WireError, type WorkerNotice } from './control.ts';
-import { laneOf, Router } from './link.ts';
+import { fromWireError, type NodeControl, type Result, unwrap, type WireError, type WorkerLinkCounters, type WorkerNotice } from './control.ts';
+import { Router, SYSTEM_LANE, USER_LANE } from './link.ts';
 import { SharedRules } from './shared-rules.ts';
 import type { NodeWorkerData } from './worker.ts';
 
 interface WorkerSlot {
   readonly name: string;
   readonly index: number;
+  /** Bumped by every launch, kill and stop: a launch that finds its generation changed aborts. */
+  generation: number;
+  /** `running` once the worker is ready and wired to the host (peers are wired right after). */
+  state: 'down' | 'starting' | 'running';
   worker: Worker | null;
   control: Remote<NodeControl> | null;
   uid: string | undefined;
@@ -42,9 +46,23 @@ interface WorkerSlot {
   /** Why a worker that is going down went down. */
   failure: { reason: NodeStopReason; error?: unknown } | null;
   exited: Promise<void> | null;
+  /** Rejects when the current worker exits: every control call races it, so none hangs on a dead worker. */
+  gone: Promise<never> | null;
   readonly restarts: RestartHistory;
   restartTimer: NodeJS.Timeout | null;
 }
+
+/** A launch abandoned because its node was killed, restarted again, or the cluster stopped. */
+class LaunchAborted extends Error {
+  constructor(node: string) {
+    super(`launch of ${node} abandoned`);
+  }
+}
+
+/** Control calls that only read (counters) give up on a worker stuck in a synchronous loop. */
+const READ_TIMEOUT_MS = 2_000;
+/** A node that is not ready within this long (a plugin import that never settles) fails its start. */
+const START_TIMEOUT_MS = 60_000;
 
 /** How the host's worker file is found: TypeScript sources through a tsx bootstrap, or the build. */
 function workerEntry(): { file: URL; entry: string | undefined; execArgv: string[] } {
@@ -62,7 +80,8 @@ function rehydrate(e: RuntimeEvent): RuntimeEvent {
   return e;
 }
 
-const EXIT_WAIT_MS = 5_000;
+/** How long `stop()` waits for a node's stop hooks before terminating its worker. */
+const SHUTDOWN_WAIT_MS = 5_000;
 
 export class ThreadsCluster implements Cluster {
   readonly runtime: RuntimeKind = 'threads';
@@ -80,6 +99,10 @@ export class ThreadsCluster implements Cluster {
   private readonly router: Router;
   private readonly hostSystem: ActorSystem;
   private stopped = false;
+  /** Timers of applied schedules, cancelled by `stop()`. */
+  private readonly scheduleTimers = new Set<NodeJS.Timeout>();
+  /** Link counters of worker incarnations that are gone (snapshotted when the host ended them). */
+  private readonly retiredLinks: WorkerLinkCounters[] = [];
 
   constructor(readonly config: ResolvedConfig) {
     this.nodes = config.nodes;
@@ -92,6 +115,8 @@ export class ThreadsCluster implements Cluster {
       this.slots.set(name, {
         name,
         index,
+        generation: 0,
+        state: 'down',
         worker: null,
         control: null,
         uid: undefined,
@@ -100,6 +125,7 @@ export class ThreadsCluster implements Cluster {
         expectedExit: false,
         failure: null,
         exited: null,
+        gone: null,
         restarts: newRestartHistory(),
         restartTimer: null,
       }),
@@ -110,12 +136,17 @@ export class ThreadsCluster implements Cluster {
     const lane = new Lane(HOST_NODE, Number.MAX_SAFE_INTEGER, () => {});
     this.router = new Router(
       HOST_NODE,
-      { userCapacity: config.threads.userLinkCapacity, systemCapacity: config.threads.systemLinkCapacity, maxMessageBytes: config.maxMessageBytes },
+      {
+        userCapacity: config.threads.userLinkCapacity,
+        userCapacityBytes: config.threads.userLinkBytes,
+        systemCapacity: config.threads.systemLinkCapacity,
+        maxMessageBytes: config.maxMessageBytes,
+      },
       {
         onFrame: (frame) => {
           this.loop.post(this.loop.now(), lane, () => {
             this.hostSystem.receive(frame.env, frame.sentAtMs);
-            this.router.consumed(frame.from, frame.lane);
+            this.router.consumed(frame);
           });
         },
         onBatchEnd: () => this.pump.runNow(),
@@ -137,8 +168,8 @@ export class ThreadsCluster implements Cluster {
           this.hostSystem.drain(4096);
         });
       },
-      send: (toNode, env: Envelope) => {
-        const outcome = this.router.send(toNode, env, this.loop.now(), laneOf(env));
+      send: (toNode, env: Envelope, systemLane) => {
+        const outcome = this.router.send(toNode, env, this.loop.now(), systemLane ? SYSTEM_LANE : USER_LANE);
         if (outcome === 'sent' || env.kind !== 'user') return;
         const reason = outcome === 'link-full' ? 'link-full' : 'dropped-by-network';
         this.hostSystem.deadLetter(reason, env.to, env.msg, undefined, outcome === 'no-link' ? { cause: this.slots.has(toNode) ? 'node-down' : 'unknown-node' } : undefined);
@@ -179,7 +210,7 @@ export class ThreadsCluster implements Cluster {
         peers.get(live[j]!.name)![live[i]!.name] = [sys.port2, user.port2];
       }
     }
-    const results = await Promise.allSettled(live.map((slot) => this.launch(slot, peers.get(slot.name)!)));
+    const results = await Promise.allSettled(live.map((slot) => this.launch(slot, peers.get(slot.name)!, ++slot.generation)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       await this.stop();
@@ -187,9 +218,15 @@ export class ThreadsCluster implements Cluster {
     }
   }
 
-  /** Starts a worker for `slot` with ports to `peers` (plus a fresh pair to the host's endpoint). */
-  private async launch(slot: WorkerSlot, peers: Record<string, [MessagePort, MessagePort]>): Promise<void> {
+  /**
+   * Starts a worker for `slot` with ports to `peers` (plus a fresh pair to the host's endpoint).
+   * Aborts, terminating what it started, if the slot's generation moves on (a kill, another
+   * restart) or the cluster stops while it waits.
+   */
+  private async launch(slot: WorkerSlot, peers: Record<string, [MessagePort, MessagePort]>, generation: number): Promise<void> {
+    if (this.stopped || slot.generation !== generation) throw new LaunchAborted(slot.name);
     slot.starts++;
+    slot.state = 'starting';
     slot.expectedExit = false;
     slot.failure = null;
     slot.paused = false;
@@ -214,8 +251,6 @@ export class ThreadsCluster implements Cluster {
       controlPort: control.port2,
       eventsPort: events.port2,
       peers: allPeers,
-      userLinkCapacity: this.config.threads.userLinkCapacity,
-      systemLinkCapacity: this.config.threads.systemLinkCapacity,
       ...(entry ? { entry } : {}),
     };
     const transferList = [control.port2, events.port2, ...Object.values(allPeers).flat()];
@@ -229,16 +264,20 @@ export class ThreadsCluster implements Cluster {
     slot.worker = worker;
     slot.control = wrap<NodeControl>(nodeEndpoint(control.port1 as unknown as Parameters<typeof nodeEndpoint>[0]));
     slot.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    slot.gone = slot.exited.then(() => {
+      throw new StarlingError('NODE_NOT_RUNNING', `node ${slot.name} is down`);
+    });
+    slot.gone.catch(() => {});
     worker.on('error', (err) => {
       if (!slot.failure) slot.failure = { reason: 'crashed', error: err };
     });
     worker.once('exit', (code) => this.onExit(slot, worker, code));
 
+    let startTimer: NodeJS.Timeout | undefined;
     const ready = new Promise<void>((resolve, reject) => {
       events.port1.on('message', (n: WorkerNotice) => {
         switch (n.kind) {
           case 'ready':
-            slot.uid = n.uid;
             resolve();
             return;
           case 'start-failed':
@@ -256,6 +295,7 @@ export class ThreadsCluster implements Cluster {
       });
       events.port1.unref();
       worker.once('exit', () => reject(new StarlingError('NODE_NOT_RUNNING', `node ${slot.name} exited while starting`)));
+      startTimer = setTimeout(() => reject(new StarlingError('TIMEOUT', `node ${slot.name} not ready within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
     });
     try {
       await ready;
@@ -263,16 +303,44 @@ export class ThreadsCluster implements Cluster {
       slot.expectedExit = true;
       await worker.terminate();
       throw err;
+    } finally {
+      clearTimeout(startTimer);
     }
+    if (this.stopped || slot.generation !== generation || slot.worker !== worker) {
+      slot.expectedExit = true;
+      await worker.terminate();
+      throw new LaunchAborted(slot.name);
+    }
+    slot.uid = uid;
+    slot.state = 'running';
+  }
+
+  /** Races a control call against the worker's exit (and, for reads, a timeout): none hangs on a dead or stuck worker. */
+  private call<T>(slot: WorkerSlot, fn: (control: Remote<NodeControl>) => Promise<T>, timeoutMs?: number): Promise<T> {
+    const control = slot.control;
+    const gone = slot.gone;
+    if (!control || !gone) return Promise.reject(new StarlingError('NODE_NOT_RUNNING', `node ${slot.name} is down`));
+    const racers: Promise<T>[] = [fn(control), gone];
+    let timer: NodeJS.Timeout | undefined;
+    if (timeoutMs !== undefined) {
+      racers.push(
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new StarlingError('TIMEOUT', `node ${slot.name} did not answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      );
+    }
+    return Promise.race(racers).finally(() => clearTimeout(timer));
   }
 
   /** A worker is gone: clean up, tell the others, and restart it if it crashed. */
   private onExit(slot: WorkerSlot, worker: Worker, code: number): void {
+    // A worker the slot no longer tracks (an abandoned launch) was terminated on purpose.
     if (slot.worker !== worker) return;
     const uid = slot.uid;
     slot.worker = null;
     slot.control = null;
     slot.uid = undefined;
+    slot.state = 'down';
     slot.paused = false;
     this.shared.resetSlot(slot.index);
     this.router.disconnect(slot.name);
@@ -281,19 +349,20 @@ export class ThreadsCluster implements Cluster {
     const error = slot.failure?.error ?? (expected ? undefined : new StarlingError('NODE_NOT_RUNNING', `worker of ${slot.name} exited with code ${code}`));
     if (uid !== undefined) {
       this.events.publish({ type: 'node-stopped', node: slot.name, atMs: this.now(), nodeUid: uid, reason, ...(error !== undefined ? { error } : {}) });
-      this.nodeDown(slot.name, uid);
     }
+    this.nodeDown(slot.name, uid);
     if (!expected && !this.stopped) this.scheduleRestart(slot);
   }
 
-  /** Tells every live node (and the host's endpoint) that `name` died. */
-  private nodeDown(name: string, uid: string): void {
+  /** Tells every live node (and the host's endpoint) that `name` died: links to it are dropped, and with the host detector on, it is reported down. */
+  private nodeDown(name: string, uid: string | undefined): void {
+    const report = uid !== undefined && this.config.hostFailureDetector;
     for (const other of this.slots.values()) {
       if (other.name === name || !other.control) continue;
-      void other.control.disconnect(name).catch(() => {});
-      if (this.config.hostFailureDetector) void other.control.reachability({ node: name, nodeUid: uid, status: 'down' }).catch(() => {});
+      void this.call(other, (c) => c.disconnect(name)).catch(() => {});
+      if (report) void this.call(other, (c) => c.reachability({ node: name, nodeUid: uid, status: 'down' })).catch(() => {});
     }
-    if (this.config.hostFailureDetector) this.hostSystem.reportReachability({ node: name, nodeUid: uid, status: 'down' });
+    if (report) this.hostSystem.reportReachability({ node: name, nodeUid: uid, status: 'down' });
   }
 
   private scheduleRestart(slot: WorkerSlot): void {
@@ -311,24 +380,33 @@ export class ThreadsCluster implements Cluster {
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = null;
       if (this.stopped || slot.worker) return;
-      this.relaunch(slot).catch(() => this.scheduleRestart(slot));
+      this.relaunch(slot).catch((err: unknown) => {
+        // A launch abandoned by a kill or a stop must stay abandoned; a failed one is retried.
+        if (!(err instanceof LaunchAborted)) this.scheduleRestart(slot);
+      });
     }, delayMs);
   }
 
-  /** Starts a node again with a new node uid, and wires it to every live peer. */
+  /**
+   * Starts a node again with a new node uid, then wires it to every peer running at that moment.
+   * A peer that becomes running later wires itself to this node in its own relaunch, so two
+   * concurrent relaunches always end linked (the host's event loop orders the two snapshots).
+   */
   private async relaunch(slot: WorkerSlot): Promise<void> {
-    const peers: Record<string, [MessagePort, MessagePort]> = {};
-    const wiring: Promise<void>[] = [];
-    for (const other of this.slots.values()) {
-      if (other === slot || !other.control) continue;
-      const sys = new MessageChannel();
-      const user = new MessageChannel();
-      peers[other.name] = [sys.port1, user.port1];
-      // comlink's types speak of the DOM's MessagePort; Node's is the same thing at run time.
-      wiring.push(other.control.connect(slot.name, transfer(sys.port2, [sys.port2 as never]), transfer(user.port2, [user.port2 as never])));
-    }
-    await Promise.all(wiring);
-    await this.launch(slot, peers);
+    const generation = ++slot.generation;
+    await this.launch(slot, {}, generation);
+    const peers = [...this.slots.values()].filter((o) => o !== slot && o.state === 'running');
+    await Promise.all(
+      peers.map(async (other) => {
+        const sys = new MessageChannel();
+        const user = new MessageChannel();
+        // comlink's types speak of the DOM's MessagePort; Node's is the same thing at run time.
+        const mine = this.call(slot, (c) => c.connect(other.name, transfer(sys.port1, [sys.port1 as never]), transfer(user.port1, [user.port1 as never])));
+        const theirs = this.call(other, (c) => c.connect(slot.name, transfer(sys.port2, [sys.port2 as never]), transfer(user.port2, [user.port2 as never])));
+        // A peer that died meanwhile is simply not wired; its own restart will wire it.
+        await Promise.allSettled([mine, theirs]);
+      }),
+    );
   }
 
   private slot(node: string): WorkerSlot {
@@ -337,11 +415,12 @@ export class ThreadsCluster implements Cluster {
     return slot;
   }
 
-  private control(node: string): Remote<NodeControl> {
+  /** The slot of a running, unpaused node, for calls that act on its actors. */
+  private active(node: string): WorkerSlot {
     const slot = this.slot(node);
-    if (!slot.control) throw new StarlingError('NODE_NOT_RUNNING', `node ${node} is down`);
+    if (slot.state !== 'running') throw new StarlingError('NODE_NOT_RUNNING', `node ${node} is down`);
     if (slot.paused) throw new StarlingError('NODE_NOT_RUNNING', `node ${node} is paused`);
-    return slot.control;
+    return slot;
   }
 
   nodeUid(node: string): string | undefined {
@@ -350,19 +429,33 @@ export class ThreadsCluster implements Cluster {
 
   nodeState(node: string): NodeState {
     const slot = this.slot(node);
-    if (!slot.worker || !slot.uid) return 'down';
+    if (slot.state !== 'running') return 'down';
     return slot.paused ? 'paused' : 'running';
   }
 
-  /** `worker.terminate()`: ends the node even if it is stuck in a synchronous loop. Its memory and disk are gone. */
+  /**
+   * `worker.terminate()`: ends the node even if it is stuck in a synchronous loop. Its memory and
+   * disk are gone. A kill is final until the host restarts the node: it cancels any automatic
+   * restart, pending or under way.
+   */
   async kill(node: string): Promise<void> {
     const slot = this.slot(node);
+    slot.generation++;
     if (slot.restartTimer) clearTimeout(slot.restartTimer);
     slot.restartTimer = null;
+    await this.retire(slot, 'killed');
+  }
+
+  /** Ends the slot's current worker on purpose, keeping its link counters. */
+  private async retire(slot: WorkerSlot, reason: NodeStopReason): Promise<void> {
     const worker = slot.worker;
     if (!worker) return;
+    if (slot.state === 'running' && !slot.paused) {
+      const counters = await this.call(slot, (c) => c.links(), 500).catch(() => undefined);
+      if (counters) this.retiredLinks.push({ ...counters, node: slot.name } as WorkerLinkCounters);
+    }
     slot.expectedExit = true;
-    slot.failure = { reason: 'killed' };
+    slot.failure = { reason };
     await worker.terminate();
     await slot.exited;
   }
@@ -379,7 +472,7 @@ export class ThreadsCluster implements Cluster {
 
   async pause(node: string): Promise<void> {
     const slot = this.slot(node);
-    if (!slot.worker || slot.paused) return;
+    if (slot.state !== 'running' || slot.paused) return;
     slot.paused = true;
     this.shared.setPaused(slot.index, true);
     this.events.publish({ type: 'node-paused', node, atMs: this.now() });
@@ -390,7 +483,7 @@ export class ThreadsCluster implements Cluster {
     if (!slot.paused) return;
     slot.paused = false;
     this.shared.setPaused(slot.index, false);
-    await slot.control?.wake();
+    await this.call(slot, (c) => c.wake()).catch(() => {});
     this.events.publish({ type: 'node-resumed', node, atMs: this.now() });
   }
 
@@ -399,7 +492,8 @@ export class ThreadsCluster implements Cluster {
 
   async spawn<M, S, P>(node: string, def: ActorDef<M, S, P> | string, props: P, options?: SpawnOptions): Promise<ActorRef<M>> {
     const name = typeof def === 'string' ? def : def.name;
-    return unwrap(await this.control(node).spawn(name, props, options)) as ActorRef<M>;
+    const result = await this.call(this.active(node), (c) => c.spawn(name, props, options) as Promise<Result<AnyRef>>);
+    return unwrap(result) as ActorRef<M>;
   }
 
   tell<M>(ref: ActorRef<M>, msg: M): void {
@@ -411,44 +505,44 @@ export class ThreadsCluster implements Cluster {
   }
 
   async stopActor(ref: AnyRef): Promise<void> {
-    if (!this.slots.get(ref.node)?.control) return;
-    await this.control(ref.node).stopActor(ref);
+    if (this.slots.get(ref.node)?.state !== 'running') return;
+    await this.call(this.active(ref.node), (c) => c.stopActor(ref));
   }
 
   async stats(node: string): Promise<NodeStats> {
     const slot = this.slot(node);
-    const counters = slot.control ? await slot.control.stats() : emptyCounters();
+    const counters = slot.state === 'running' ? await this.call(slot, (c) => c.stats(), READ_TIMEOUT_MS) : emptyCounters();
     return { ...counters, node, nodeUid: slot.uid, state: this.nodeState(node), starts: slot.starts };
   }
 
   async actorStats(ref: AnyRef): Promise<MailboxCounters | undefined> {
     const slot = this.slots.get(ref.node);
-    if (!slot?.control || (ref.nodeUid !== '' && ref.nodeUid !== slot.uid)) return undefined;
-    return slot.control.actorStats(ref.path);
+    if (slot?.state !== 'running' || (ref.nodeUid !== '' && ref.nodeUid !== slot.uid)) return undefined;
+    return this.call(slot, (c) => c.actorStats(ref.path), READ_TIMEOUT_MS);
   }
 
-  /** Every link's counters, merged from both ends: sent, bytes and queue depth from the sender; the rest from the receiver. */
+  /**
+   * Every link's counters, merged from both ends: sent, bytes, queue depth and link-full drops from
+   * the sender; deliveries and the network model's drops from the receiver; plus the counters of
+   * incarnations the host ended. A node that does not answer within a short timeout (stuck in a
+   * synchronous loop) is left out of this snapshot; a crashed worker's counters are lost with it.
+   */
   private async linkCounters(): Promise<Record<string, LinkCounters>> {
-    const live = [...this.slots.values()].filter((s) => s.control);
-    const reports = await Promise.all(live.map(async (s) => ({ node: s.name, links: await s.control!.links() })));
+    const live = [...this.slots.values()].filter((s) => s.state === 'running' && !s.paused);
+    const reports = await Promise.all(
+      live.map(async (s) => ({ node: s.name, links: await this.call(s, (c) => c.links(), READ_TIMEOUT_MS).catch(() => undefined) })),
+    );
     const merged: Record<string, LinkCounters> = {};
-    const at = (key: string): LinkCounters =>
-      (merged[key] ??= {
-        sent: 0,
-        delivered: 0,
-        duplicated: 0,
-        bytes: 0,
-        queueDepth: 0,
-        dropped: { loss: 0, partition: 0, grudge: 0, 'node-down': 0, 'unknown-node': 0, 'queue-full': 0, 'link-full': 0 },
-      });
-    for (const { node, links } of reports) {
+    const at = (key: string): LinkCounters => (merged[key] ??= newLinkCounters());
+    const add = (node: string, links: WorkerLinkCounters, live: boolean): void => {
       for (const [to, out] of Object.entries(links.out)) {
         if (to === HOST_NODE) continue;
         const c = at(`${node}->${to}`);
         c.sent += out.sent;
         c.bytes += out.bytes;
-        c.queueDepth += out.queueDepth;
+        if (live) c.queueDepth += out.queueDepth;
         c.dropped['link-full'] += out.linkFull;
+        c.dropped[this.slots.has(to) ? 'node-down' : 'unknown-node'] += out.noLink;
       }
       for (const [from, inc] of Object.entries(links.in)) {
         if (inc.sent === 0) continue;
@@ -457,8 +551,15 @@ export class ThreadsCluster implements Cluster {
         c.duplicated += inc.duplicated;
         for (const [cause, n] of Object.entries(inc.dropped)) c.dropped[cause as keyof LinkCounters['dropped']] += n;
       }
-    }
+    };
+    for (const r of reports) if (r.links) add(r.node, r.links, true);
+    for (const r of this.retiredLinks) add(this.nodeOf(r), r, false);
     return merged;
+  }
+
+  /** The node a retired report belongs to (its inbound keys name the sources, its outbound the targets). */
+  private nodeOf(report: WorkerLinkCounters & { node?: string }): string {
+    return report.node ?? '';
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -468,9 +569,10 @@ export class ThreadsCluster implements Cluster {
     const change = async (partial: Partial<NetworkRules>): Promise<void> => {
       const next: NetworkRules = { ...this.rules, ...partial };
       validateRules(next, this.nodes);
-      this.rules = next;
       // Published to every worker at once; returns when no delivery runs under the old rules.
+      // write() checks the size before anything changes, so a refused change leaves the old rules.
       this.epochValue = this.shared.write(next);
+      this.rules = next;
       this.events.publish({ type: 'network-changed', node: HOST_NODE, atMs: this.now(), epoch: this.epochValue, description: describeRules(next) });
     };
     const self = this;
@@ -484,7 +586,8 @@ export class ThreadsCluster implements Cluster {
       update: change,
       partition: (partition) => change({ partition }),
       isolate: (node) => change({ partition: isolatePartition(this.nodes, node) }),
-      grudge: (from, to) => change({ grudges: [...this.rules.grudges, { from, to }] }),
+      grudge: (from, to) =>
+        change({ grudges: this.rules.grudges.some((g) => g.from === from && g.to === to) ? this.rules.grudges : [...this.rules.grudges, { from, to }] }),
       heal: () => change({ partition: null, grudges: [] }),
       reset: () => change({ ...PERFECT_NETWORK, ...this.config.network }),
       setLoss: (p) => change({ lossProbability: p }),
@@ -538,20 +641,25 @@ export class ThreadsCluster implements Cluster {
     let remaining = schedule.faults.length;
     if (remaining === 0) resolveDone();
     for (const tf of schedule.faults) {
-      timers.push(
-        setTimeout(() => {
-          chain = chain
-            .then(() => this.applyFault(tf.fault))
-            .catch((err: unknown) => void errors.push(err as Error))
-            .finally(() => {
-              if (--remaining === 0) resolveDone();
-            });
-        }, tf.atMs),
-      );
+      const timer = setTimeout(() => {
+        this.scheduleTimers.delete(timer);
+        chain = chain
+          .then(() => this.applyFault(tf.fault))
+          .catch((err: unknown) => void errors.push(err as Error))
+          .finally(() => {
+            if (--remaining === 0) resolveDone();
+          });
+      }, tf.atMs);
+      timers.push(timer);
+      this.scheduleTimers.add(timer);
     }
     return {
       cancel: () => {
-        for (const t of timers) clearTimeout(t);
+        for (const t of timers) {
+          clearTimeout(t);
+          this.scheduleTimers.delete(t);
+        }
+        resolveDone();
       },
       done,
       errors,
@@ -587,20 +695,35 @@ export class ThreadsCluster implements Cluster {
     }
   }
 
-  /** Stops every node (stop hooks run, with a grace period) and terminates every worker. */
+  /**
+   * Stops every node (stop hooks run, paused nodes are resumed for them, with a grace period) and
+   * terminates every worker; no worker, timer or port is left behind, and no restart follows.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const t of this.scheduleTimers) clearTimeout(t);
+    this.scheduleTimers.clear();
     await Promise.all(
       [...this.slots.values()].map(async (slot) => {
+        slot.generation++;
         if (slot.restartTimer) clearTimeout(slot.restartTimer);
+        slot.restartTimer = null;
         const worker = slot.worker;
         if (!worker) return;
         slot.expectedExit = true;
         slot.failure = { reason: 'stopped' };
-        const control = slot.control;
-        if (control && !slot.paused) {
-          await Promise.race([control.shutdown().catch(() => {}), new Promise((r) => setTimeout(r, EXIT_WAIT_MS))]);
+        if (slot.state === 'running') {
+          if (slot.paused) {
+            slot.paused = false;
+            this.shared.setPaused(slot.index, false);
+          }
+          let grace: NodeJS.Timeout | undefined;
+          await Promise.race([
+            this.call(slot, (c) => c.shutdown()).catch(() => {}),
+            new Promise((resolve) => (grace = setTimeout(resolve, SHUTDOWN_WAIT_MS))),
+          ]);
+          clearTimeout(grace);
         }
         await worker.terminate();
         await slot.exited;

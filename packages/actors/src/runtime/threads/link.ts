@@ -1,19 +1,23 @@
 /**
  * Links between threads: each node talks to each other node (and to the host's endpoint) over two
- * MessagePorts, one per lane. The system lane carries the runtime's own traffic and actors under
- * `/system` (gossip, acks), so a flood of user messages cannot starve failure detection.
+ * MessagePorts, one per lane. The system lane carries the runtime's own traffic about system
+ * actors and everything sent by or to actors under `/system` (gossip, acknowledgements), so a
+ * flood of user messages cannot starve failure detection.
  *
  * Sending: a message is encoded at the `tell` into its link's batch buffer (the codec's errors
- * are thrown there), and each link's buffer is posted once per task (a slice of the node's events,
- * a host call), transferred rather than copied. Links are bounded: a link holding `capacity` messages that the receiver has
- * not yet consumed drops further ones (LINK_FULL), it never blocks the sender.
+ * are thrown there), and every link's buffer is posted once per task (a slice of the node's
+ * events, a host call), transferred. Links are bounded by count and by bytes: a link holding
+ * `capacity` messages (or `capacityBytes`) that the receiving node has not yet consumed drops
+ * further ones (LINK_FULL); it never blocks the sender.
  *
- * Encoding: msgpackr records with one structure table per link direction. The sender's table only
- * grows; whenever it grew, the batch carries the whole table, so a receiver can always decode a
- * batch even if some messages encoded before it were dropped.
+ * Encoding: msgpackr records with one structure table per link direction, at most 32 shared
+ * structures (one-byte ids; rarer shapes are written inline and decode on their own). The
+ * sender's table only grows; whenever it grew, the batch carries the whole table, so a receiver
+ * can decode every batch even if messages encoded before it were dropped.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { Packr, Unpackr } from 'msgpackr';
+import { Codec } from '../../codec.ts';
 import { MessageTooLargeError, UnencodableMessageError } from '../../errors.ts';
 import type { Envelope } from '../../envelope.ts';
 
@@ -22,32 +26,33 @@ export type LaneIndex = 0 | 1;
 export const SYSTEM_LANE: LaneIndex = 0;
 export const USER_LANE: LaneIndex = 1;
 
-/** Which lane an envelope rides. */
-export function laneOf(env: Envelope): LaneIndex {
-  if (env.kind !== 'user') return SYSTEM_LANE;
-  return env.to.path.startsWith('/system/') ? SYSTEM_LANE : USER_LANE;
-}
-
 /** Link settings. */
 export interface LinkOptions {
   /** Messages in flight (sent, not yet consumed by the receiver) on a user lane. */
   readonly userCapacity: number;
+  /** Bytes in flight on a user lane. */
+  readonly userCapacityBytes: number;
   /** The same on a system lane: larger, since losing protocol traffic costs more. */
   readonly systemCapacity: number;
   readonly maxMessageBytes: number;
 }
 
 /** What travels on a port. */
-type Wire = { readonly s?: string[][]; readonly b: ArrayBuffer } | { readonly ack: number; readonly lane: LaneIndex };
+type Wire =
+  | { readonly s?: string[][]; readonly b: ArrayBuffer }
+  | { readonly ack: number; readonly bytes: number; readonly lane: LaneIndex };
 
 const HEADER_BYTES = 12; // u32 payload length, f64 send time
 const INITIAL_BATCH_BYTES = 16 * 1024;
+/** A batch buffer grown by a burst goes back to its initial size once posted. */
+const SHRINK_ABOVE_BYTES = 1024 * 1024;
+const SHARED_STRUCTURES = 32;
 
 function packrOptions(structures: string[][]): ConstructorParameters<typeof Packr>[0] {
   return {
     structures,
     useRecords: true,
-    maxSharedStructures: 256,
+    maxSharedStructures: SHARED_STRUCTURES,
     moreTypes: true,
     writeFunction: () => {
       throw new UnencodableMessageError('a function is not data');
@@ -74,12 +79,14 @@ class OutLane {
   private used = 0;
   private frames = 0;
   inFlight = 0;
+  inFlightBytes = 0;
   sent = 0;
   bytes = 0;
   linkFull = 0;
 
   constructor(
     readonly capacity: number,
+    readonly capacityBytes: number,
     private readonly maxMessageBytes: number,
   ) {}
 
@@ -94,7 +101,7 @@ class OutLane {
       throw new UnencodableMessageError(detail, err);
     }
     if (payload.length > this.maxMessageBytes) throw new MessageTooLargeError(payload.length, this.maxMessageBytes);
-    if (this.inFlight >= this.capacity) {
+    if (this.inFlight >= this.capacity || this.inFlightBytes + payload.length > this.capacityBytes) {
       this.linkFull++;
       return false;
     }
@@ -106,6 +113,7 @@ class OutLane {
     this.used = need;
     this.frames++;
     this.inFlight++;
+    this.inFlightBytes += payload.length;
     this.sent++;
     this.bytes += payload.length;
     return true;
@@ -115,11 +123,20 @@ class OutLane {
     return this.frames > 0;
   }
 
-  /** Takes the batch for posting. */
-  take(): Wire {
+  acknowledge(count: number, bytes: number): void {
+    this.inFlight = Math.max(0, this.inFlight - count);
+    this.inFlightBytes = Math.max(0, this.inFlightBytes - bytes);
+  }
+
+  /** Takes the batch for posting (a copy of the used part; the buffer is reused). */
+  take(): { s?: string[][]; b: ArrayBuffer } {
     const b = this.buf.slice(0, this.used).buffer;
     this.used = 0;
     this.frames = 0;
+    if (this.buf.length > SHRINK_ABOVE_BYTES) {
+      this.buf = new Uint8Array(INITIAL_BATCH_BYTES);
+      this.view = new DataView(this.buf.buffer);
+    }
     if (this.structures.length !== this.sentStructures) {
       this.sentStructures = this.structures.length;
       return { s: this.structures.map((st) => [...st]), b };
@@ -137,48 +154,35 @@ class OutLane {
   }
 }
 
-/** Decodes the batches of one lane from one peer. */
-class InLane {
-  private unpackr = new Unpackr(packrOptions([]));
-
-  *frames(wire: { readonly s?: string[][]; readonly b: ArrayBuffer }): Generator<{ env: Envelope; sentAtMs: number; bytes: number }> {
-    if (wire.s) this.unpackr = new Unpackr(packrOptions(wire.s));
-    const bytes = new Uint8Array(wire.b);
-    const view = new DataView(wire.b);
-    let at = 0;
-    while (at < bytes.length) {
-      const length = view.getUint32(at);
-      const sentAtMs = view.getFloat64(at + 4);
-      const start = at + HEADER_BYTES;
-      const env = this.unpackr.unpack(bytes.subarray(start, start + length)) as Envelope;
-      at = start + length;
-      yield { env, sentAtMs, bytes: length };
-    }
-  }
-}
-
-/** A frame received from a peer, handed to the node. Call `consumed` once it is delivered or dropped. */
+/** A frame received from a peer, handed to the node. Report it with `Router.consumed` once delivered or dropped. */
 export interface InboundFrame {
   readonly from: string;
   readonly lane: LaneIndex;
   readonly env: Envelope;
   readonly sentAtMs: number;
   readonly bytes: number;
+  /** The link it arrived on: an acknowledgement goes back on that link only, never to a later incarnation's. */
+  readonly link: object;
 }
 
 /** Everything a node needs to talk to one peer. */
 class PeerLink {
   readonly out: [OutLane, OutLane];
-  readonly in: [InLane, InLane] = [new InLane(), new InLane()];
-  /** Consumed frames per lane not yet acknowledged to the sender. */
+  readonly decoders: [Unpackr, Unpackr] = [new Unpackr(packrOptions([])), new Unpackr(packrOptions([]))];
+  /** Consumed frames (and their bytes) per lane not yet acknowledged to the sender. */
   readonly pendingAcks: [number, number] = [0, 0];
+  readonly pendingAckBytes: [number, number] = [0, 0];
+  open = true;
 
   constructor(
     readonly peer: string,
     readonly ports: [MessagePort, MessagePort],
     options: LinkOptions,
   ) {
-    this.out = [new OutLane(options.systemCapacity, options.maxMessageBytes), new OutLane(options.userCapacity, options.maxMessageBytes)];
+    this.out = [
+      new OutLane(options.systemCapacity, Number.POSITIVE_INFINITY, options.maxMessageBytes),
+      new OutLane(options.userCapacity, options.userCapacityBytes, options.maxMessageBytes),
+    ];
   }
 }
 
@@ -187,7 +191,14 @@ export interface RouterHooks {
   onFrame(frame: InboundFrame): void;
   /** After a whole batch was handed over (the node runs what became due at once). */
   onBatchEnd?(): void;
+  /** A frame that could not be decoded (a bug, or a corrupted batch): counted and dropped. */
+  onUndecodable?(from: string, error: unknown): void;
+  /** Whether user-lane acknowledgements may go out now (false while the node is behind). */
+  mayAcknowledgeUser?(): boolean;
 }
+
+/** Counters of frames a node could not decode, per source. */
+export type UndecodableCounters = Record<string, number>;
 
 /**
  * A node's links to its peers. Sending and flushing are synchronous on the node's thread; inbound
@@ -198,22 +209,28 @@ export class Router {
   private readonly dirty = new Set<PeerLink>();
   private flushScheduled = false;
   private closed = false;
+  private readonly validator: Codec;
+  /** Sends to peers without a link (down, or unknown), by destination. */
+  private readonly noLink = new Map<string, number>();
+  readonly undecodable: UndecodableCounters = {};
 
   constructor(
     readonly self: string,
     private readonly options: LinkOptions,
     private readonly hooks: RouterHooks,
-  ) {}
+  ) {
+    this.validator = new Codec({ maxMessageBytes: options.maxMessageBytes });
+  }
 
   /** Attaches the two ports to `peer` (replacing any older link to an earlier incarnation). */
   connect(peer: string, systemPort: MessagePort, userPort: MessagePort): void {
     this.disconnect(peer);
     const link = new PeerLink(peer, [systemPort, userPort], this.options);
     this.links.set(peer, link);
-    for (const lane of [SYSTEM_LANE, USER_LANE] as const) {
+    for (const lane of [0, 1] as const) {
       const port = link.ports[lane];
       port.on('message', (wire: Wire) => this.receive(link, lane, wire));
-      // Ports must not keep a worker alive on their own; the node's timers and the host decide.
+      // Ports must not keep a worker alive on their own; the node's control port and the host decide.
       port.unref();
     }
   }
@@ -222,6 +239,7 @@ export class Router {
   disconnect(peer: string): void {
     const link = this.links.get(peer);
     if (!link) return;
+    link.open = false;
     this.links.delete(peer);
     this.dirty.delete(link);
     for (const port of link.ports) {
@@ -242,7 +260,8 @@ export class Router {
     const link = this.links.get(toNode);
     if (!link) {
       // Still validate: an unencodable message is an error whatever its destination.
-      new OutLane(1, this.options.maxMessageBytes).append(env, sentAtMs);
+      this.validator.encode(env);
+      this.noLink.set(toNode, (this.noLink.get(toNode) ?? 0) + 1);
       return 'no-link';
     }
     if (!link.out[lane].append(env, sentAtMs)) return 'link-full';
@@ -250,11 +269,12 @@ export class Router {
     return 'sent';
   }
 
-  /** A frame from `from` on `lane` was delivered or dropped: it no longer counts against the sender's bound. */
-  consumed(from: string, lane: LaneIndex): void {
-    const link = this.links.get(from);
-    if (!link) return;
-    link.pendingAcks[lane]++;
+  /** A frame was delivered or dropped: it no longer counts against its sender's bound. */
+  consumed(frame: InboundFrame): void {
+    const link = frame.link as PeerLink;
+    if (!link.open) return;
+    link.pendingAcks[frame.lane]++;
+    link.pendingAckBytes[frame.lane] += frame.bytes;
     this.markDirty(link);
   }
 
@@ -262,57 +282,85 @@ export class Router {
     this.dirty.add(link);
     if (this.flushScheduled || this.closed) return;
     this.flushScheduled = true;
-    // At the end of the current task: everything one task sends (a slice of the node's events,
-    // one host call) leaves in one batch per link, without waiting for another turn of the loop.
+    // At the end of the current task: everything one task sends leaves in one batch per link.
     queueMicrotask(this.flushTask);
   }
 
   private readonly flushTask = (): void => this.flush();
 
   /**
-   * Posts every dirty link's batches and acknowledgements: once per turn of the event loop (or
-   * right after a slice of the node's events, which is the same turn).
+   * Posts every dirty link's batches and acknowledgements. User-lane acknowledgements wait while
+   * the node is behind (`mayAcknowledgeUser`), so a slow node pushes back on its senders instead of
+   * queueing without bound.
    */
   flush(): void {
     this.flushScheduled = false;
     if (this.dirty.size === 0) return;
+    const mayAckUser = this.hooks.mayAcknowledgeUser?.() ?? true;
+    const keep: PeerLink[] = [];
     for (const link of this.dirty) {
-      for (const lane of [SYSTEM_LANE, USER_LANE] as const) {
+      for (const lane of [0, 1] as const) {
         const out = link.out[lane];
         if (out.hasFrames) {
           const wire = out.take();
-          link.ports[lane].postMessage(wire, [(wire as { b: ArrayBuffer }).b]);
+          link.ports[lane].postMessage(wire, [wire.b]);
         }
         const acks = link.pendingAcks[lane];
-        if (acks > 0) {
-          link.pendingAcks[lane] = 0;
-          // Acks ride the system lane, so a flood in the other direction cannot hold them back.
-          link.ports[SYSTEM_LANE].postMessage({ ack: acks, lane } satisfies Wire);
+        if (acks === 0) continue;
+        if (lane === USER_LANE && !mayAckUser) {
+          keep.push(link);
+          continue;
         }
+        const bytes = link.pendingAckBytes[lane];
+        link.pendingAcks[lane] = 0;
+        link.pendingAckBytes[lane] = 0;
+        // Acks ride the system lane, so a flood in the other direction cannot hold them back.
+        link.ports[0].postMessage({ ack: acks, bytes, lane } satisfies Wire);
       }
     }
     this.dirty.clear();
+    for (const link of keep) this.dirty.add(link);
   }
 
   private receive(link: PeerLink, lane: LaneIndex, wire: Wire): void {
     if ('ack' in wire) {
-      const out = link.out[wire.lane];
-      out.inFlight = Math.max(0, out.inFlight - wire.ack);
+      link.out[wire.lane].acknowledge(wire.ack, wire.bytes);
       return;
     }
-    for (const f of link.in[lane].frames(wire)) {
-      this.hooks.onFrame({ from: link.peer, lane, env: f.env, sentAtMs: f.sentAtMs, bytes: f.bytes });
+    if (wire.s) link.decoders[lane] = new Unpackr(packrOptions(wire.s));
+    const decoder = link.decoders[lane];
+    const bytes = new Uint8Array(wire.b);
+    const view = new DataView(wire.b);
+    for (let at = 0; at < bytes.length; ) {
+      const length = view.getUint32(at);
+      const sentAtMs = view.getFloat64(at + 4);
+      const start = at + HEADER_BYTES;
+      at = start + length;
+      let env: Envelope;
+      try {
+        env = decoder.unpack(bytes.subarray(start, start + length)) as Envelope;
+      } catch (err) {
+        // Never let one bad frame take down the node: count it, release its credit, go on.
+        this.undecodable[link.peer] = (this.undecodable[link.peer] ?? 0) + 1;
+        this.hooks.onUndecodable?.(link.peer, err);
+        link.pendingAcks[lane]++;
+        link.pendingAckBytes[lane] += length;
+        this.markDirty(link);
+        continue;
+      }
+      this.hooks.onFrame({ from: link.peer, lane, env, sentAtMs, bytes: length, link });
     }
     this.hooks.onBatchEnd?.();
   }
 
-  /** Outbound counters per peer. */
-  counters(): Record<string, OutCounters> {
-    const out: Record<string, OutCounters> = {};
+  /** Outbound counters per peer, including sends to peers without a link. */
+  counters(): Record<string, OutCounters & { noLink: number }> {
+    const out: Record<string, OutCounters & { noLink: number }> = {};
     for (const [peer, link] of this.links) {
       const [s, u] = link.out;
-      out[peer] = { sent: s.sent + u.sent, bytes: s.bytes + u.bytes, linkFull: s.linkFull + u.linkFull, queueDepth: s.inFlight + u.inFlight };
+      out[peer] = { sent: s.sent + u.sent, bytes: s.bytes + u.bytes, linkFull: s.linkFull + u.linkFull, queueDepth: s.inFlight + u.inFlight, noLink: 0 };
     }
+    for (const [peer, n] of this.noLink) (out[peer] ??= { sent: 0, bytes: 0, linkFull: 0, queueDepth: 0, noLink: 0 }).noLink += n;
     return out;
   }
 

@@ -13,12 +13,17 @@
  * host, after publishing, waits until no worker is in the middle of a delivery made under an older
  * epoch. Once `update` returns, nothing is delivered under the old rules.
  */
+import { InvalidArgumentError } from '../../errors.ts';
 import type { NetworkRules } from '../../network/rules.ts';
 
 const HEADER_INTS = 2;
 const JSON_BYTES = 64 * 1024;
-/** How long the host waits for an in-progress delivery under the old rules, at most. */
-const BARRIER_LIMIT_MS = 100;
+/**
+ * How long the host waits for an in-progress delivery under the old rules. A delivery is
+ * microseconds of synchronous work; only a worker terminated in the middle of one leaves its mark
+ * behind, and this bound keeps that from blocking the host forever.
+ */
+const BARRIER_LIMIT_MS = 1_000;
 
 export class SharedRules {
   private readonly ints: Int32Array;
@@ -55,7 +60,9 @@ export class SharedRules {
   /** Publishes new rules and waits out deliveries still running under the old ones. Host only. */
   write(rules: NetworkRules): number {
     const bytes = this.encoder.encode(JSON.stringify(rules));
-    if (bytes.length > JSON_BYTES) throw new RangeError(`network rules of ${bytes.length} bytes exceed the shared area`);
+    if (bytes.length > JSON_BYTES) {
+      throw new InvalidArgumentError('INVALID_CONFIG', `network rules of ${bytes.length} bytes exceed the shared area (${JSON_BYTES})`);
+    }
     const start = Atomics.add(this.ints, 0, 1) + 1; // odd: writing
     this.json.set(bytes);
     Atomics.store(this.ints, 1, bytes.length);
@@ -98,7 +105,9 @@ export class SharedRules {
   }
 
   endDelivery(slot: number): void {
-    Atomics.store(this.ints, HEADER_INTS + this.slots + slot, 0);
+    const at = HEADER_INTS + this.slots + slot;
+    Atomics.store(this.ints, at, 0);
+    Atomics.notify(this.ints, at);
   }
 
   /** Clears a slot whose worker died (it may have died mid-delivery). */
@@ -113,8 +122,11 @@ export class SharedRules {
       const at = HEADER_INTS + this.slots + slot;
       for (;;) {
         const e = Atomics.load(this.ints, at);
-        // A delivery is a few microseconds of synchronous work; a worker stuck past the limit is dead.
-        if (e === 0 || (e !== -1 && e >= epoch) || performance.now() > deadline) break;
+        if (e === 0 || (e !== -1 && e >= epoch)) break;
+        const left = deadline - performance.now();
+        if (left <= 0) break;
+        // Sleep until that node ends its delivery (it notifies) instead of spinning the host's core.
+        Atomics.wait(this.ints, at, e, Math.min(left, 5));
       }
     }
   }

@@ -19,7 +19,7 @@ import { EventLoop, Lane } from '../loop.ts';
 import { RealTimePump } from '../pump.ts';
 import type { NodeControl, Result, WorkerLinkCounters, WorkerNotice } from './control.ts';
 import { toWireError } from './control.ts';
-import { type InboundFrame, type LaneIndex, laneOf, Router } from './link.ts';
+import { type InboundFrame, Router, SYSTEM_LANE, USER_LANE } from './link.ts';
 import { SharedRules } from './shared-rules.ts';
 
 /** What the host hands a node worker. */
@@ -37,12 +37,12 @@ export interface NodeWorkerData {
   readonly eventsPort: MessagePort;
   /** Lane ports to every peer alive at start, and to the host's endpoint. */
   readonly peers: Readonly<Record<string, readonly [MessagePort, MessagePort]>>;
-  readonly userLinkCapacity: number;
-  readonly systemLinkCapacity: number;
 }
 
 /** Messages one drain turn handles before the loop looks at other events. */
 const DRAIN_BUDGET = 4096;
+/** Wall-clock length of one drain turn, in ms: a slow actor must not hold timers and ports back. */
+const DRAIN_SLICE_MS = 4;
 const MESSAGE_EVENT = { survivesKill: true, isMessage: true } as const;
 
 interface Delivery {
@@ -82,6 +82,9 @@ async function main(data: NodeWorkerData): Promise<void> {
     if (outbox.length === 0) setImmediate(flushEvents);
     outbox.push(portable(e));
   });
+  const flushPendingEvents = (): void => {
+    if (outbox.length > 0) flushEvents();
+  };
 
   const model = new NetworkModel(config.nodes, config.seed, shared.read().rules);
   let modelEpoch = shared.epoch();
@@ -101,7 +104,7 @@ async function main(data: NodeWorkerData): Promise<void> {
   const lane = new Lane(node, config.pausedQueueLimit, (arg) => {
     const d = arg as Delivery;
     drop(d.frame, 'queue-full');
-    if (!d.duplicate) router.consumed(d.frame.from, d.frame.lane);
+    if (!d.duplicate) router.consumed(d.frame);
   });
 
   const deliver = (d: Delivery): void => {
@@ -120,12 +123,17 @@ async function main(data: NodeWorkerData): Promise<void> {
     } else {
       sys?.receive(frame.env, frame.sentAtMs);
     }
-    if (!d.duplicate) router.consumed(frame.from, frame.lane);
+    if (!d.duplicate) router.consumed(frame);
   };
 
   const router = new Router(
     node,
-    { userCapacity: data.userLinkCapacity, systemCapacity: data.systemLinkCapacity, maxMessageBytes: config.maxMessageBytes },
+    {
+      userCapacity: config.threads.userLinkCapacity,
+      userCapacityBytes: config.threads.userLinkBytes,
+      systemCapacity: config.threads.systemLinkCapacity,
+      maxMessageBytes: config.maxMessageBytes,
+    },
     {
       onFrame(frame) {
         if (frame.from === HOST_NODE) {
@@ -140,12 +148,26 @@ async function main(data: NodeWorkerData): Promise<void> {
           // Counted by decide(); only the dead letter and the acknowledgement remain.
           const env = frame.env;
           if (env.kind === 'user' && system) system.deadLetter('dropped-by-network', env.to, env.msg, undefined, { cause: decision.cause, from: frame.from });
-          router.consumed(frame.from, frame.lane);
+          router.consumed(frame);
           return;
         }
         decision.atMs.forEach((at, i) => loop.post(at, lane, deliver, { frame, duplicate: i > 0 }, MESSAGE_EVENT));
       },
       onBatchEnd: () => pump.runNow(),
+      onUndecodable: (from, error) => {
+        events.publish({
+          type: 'dead-letter',
+          node,
+          atMs: loop.now(),
+          reason: 'dropped-by-network',
+          to: { node, nodeUid: data.uid, path: '/', uid: 0 },
+          msg: `[undecodable frame: ${(error as Error)?.message ?? String(error)}]`,
+          from,
+        });
+      },
+      // A node far behind on its mailboxes holds back user-lane acknowledgements: its senders' links
+      // fill up and drop (LINK_FULL) instead of the node queueing without bound.
+      mayAcknowledgeUser: () => (system?.queued ?? 0) < config.threads.userLinkCapacity,
     },
   );
   pump.afterSlice = () => router.flush();
@@ -161,7 +183,8 @@ async function main(data: NodeWorkerData): Promise<void> {
   let drainPending = false;
   const drain = (): void => {
     drainPending = false;
-    system?.drain(DRAIN_BUDGET);
+    const deadline = performance.now() + DRAIN_SLICE_MS;
+    system?.drain(DRAIN_BUDGET, () => performance.now() > deadline);
   };
   const host: NodeHost = {
     now: () => loop.now(),
@@ -174,17 +197,26 @@ async function main(data: NodeWorkerData): Promise<void> {
       drainPending = true;
       loop.post(loop.now(), lane, drain);
     },
-    send: (toNode, env: Envelope) => {
-      const outcome = router.send(toNode, env, loop.now(), laneOf(env) as LaneIndex);
+    send: (toNode, env: Envelope, systemLane) => {
+      const outcome = router.send(toNode, env, loop.now(), systemLane ? SYSTEM_LANE : USER_LANE);
       if (outcome === 'sent' || env.kind !== 'user' || !system) return;
       if (outcome === 'link-full') system.deadLetter('link-full', env.to, env.msg, undefined);
       else system.deadLetter('dropped-by-network', env.to, env.msg, undefined, { cause: config.nodes.includes(toNode) ? 'node-down' : 'unknown-node' });
     },
     noteAsync: () => {},
     nodeFailed: (error) => {
+      // The events that explain the failure go first, on the same port, so they are not lost.
+      flushPendingEvents();
       notify({ kind: 'node-failed', error: toWireError(error) });
     },
-    external: (work) => work(),
+    // The continuation of outside work resumes through the node's lane: never while it is paused.
+    external: (work) =>
+      new Promise((resolve, reject) => {
+        work().then(
+          (value) => void loop.post(loop.now(), lane, () => resolve(value)),
+          (error: unknown) => void loop.post(loop.now(), lane, () => reject(error)),
+        );
+      }),
   };
 
   system = new ActorSystem({
@@ -236,7 +268,7 @@ async function main(data: NodeWorkerData): Promise<void> {
     async links(): Promise<WorkerLinkCounters> {
       const inbound: WorkerLinkCounters['in'] = {};
       for (const [key, c] of Object.entries(model.linkCounters())) if (key.endsWith(`->${node}`)) inbound[key.slice(0, -node.length - 2)] = c;
-      return { out: router.counters(), in: inbound };
+      return { out: router.counters(), in: inbound, undecodable: { ...router.undecodable } };
     },
     async connect(peer, systemPort, userPort) {
       router.connect(peer, systemPort, userPort);
@@ -245,7 +277,8 @@ async function main(data: NodeWorkerData): Promise<void> {
       router.disconnect(peer);
     },
     async reachability(report) {
-      sys.reportReachability(report);
+      // Through the node's lane: a paused node runs no actor code, continuations of failed asks included.
+      loop.post(loop.now(), lane, () => sys.reportReachability(report));
     },
     async wake() {
       pump.kick();
@@ -253,6 +286,7 @@ async function main(data: NodeWorkerData): Promise<void> {
     async shutdown() {
       sys.shutdown();
       router.flush();
+      flushPendingEvents();
       router.close();
       pump.stop();
     },
