@@ -6,7 +6,17 @@ import { formatRate } from './compare.ts';
 import type { BenchResult } from './types.ts';
 
 export function isGoalMet(r: BenchResult): boolean | undefined {
-  return r.goal === undefined ? undefined : r.ratio >= r.goal.minRatio;
+  const goal = r.goal;
+  if (goal === undefined || (goal.minRatio === undefined && goal.maxRatio === undefined)) return undefined;
+  return (goal.minRatio === undefined || r.ratio >= goal.minRatio) && (goal.maxRatio === undefined || r.ratio <= goal.maxRatio);
+}
+
+/** `>= 0.7x`, `<= 1.3x`, or both. */
+function formatGoal(goal: BenchResult['goal']): string {
+  const parts: string[] = [];
+  if (goal?.minRatio !== undefined) parts.push(`>= ${goal.minRatio}x`);
+  if (goal?.maxRatio !== undefined) parts.push(`<= ${goal.maxRatio}x`);
+  return parts.length === 0 ? '-' : parts.join(', ');
 }
 
 function formatRatio(ratio: number): string {
@@ -24,7 +34,7 @@ export function formatTable(results: readonly BenchResult[]): string {
       r.vs.name,
       formatRate(r.vs.value),
       formatRatio(r.ratio),
-      r.goal ? `>= ${r.goal.minRatio}x` : '-',
+      formatGoal(r.goal),
       met === undefined ? '-' : met ? 'yes' : 'NO',
     ];
   });

@@ -9,9 +9,13 @@
  * stateful; the runner passes the measuring implementation in `ctx`.
  */
 
-/** When a result is good enough: its ratio to its baseline is at least `minRatio`. */
+/**
+ * When a result is good enough: its ratio to its baseline is at least `minRatio` (rates: higher is
+ * better) and/or at most `maxRatio` (latencies, times, memory: lower is better). Give at least one.
+ */
 export interface Goal {
-  readonly minRatio: number;
+  readonly minRatio?: number;
+  readonly maxRatio?: number;
 }
 
 /** One figure, printed in the table and in `--json`. */

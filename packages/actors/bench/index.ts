@@ -4,8 +4,21 @@
  */
 import type { BenchGroup } from '../../../scripts/bench/types.ts';
 import { askLocal } from './ask.ts';
+import { crossNodeAllToAll, crossNodeAsk, crossNodeOneWay } from './cross-node.ts';
 import { simInterNode } from './sim-inter-node.ts';
 import { spawnStopLocal } from './spawn-stop.ts';
 import { tellLocal } from './tell.ts';
+import { threadsCluster32, threadsIdleRss, threadsNodeStart } from './threads-start.ts';
 
-export const benchmarks: readonly BenchGroup[] = [tellLocal, askLocal, spawnStopLocal, simInterNode];
+export const benchmarks: readonly BenchGroup[] = [
+  tellLocal,
+  askLocal,
+  spawnStopLocal,
+  simInterNode,
+  crossNodeOneWay,
+  crossNodeAllToAll,
+  crossNodeAsk,
+  threadsNodeStart,
+  threadsIdleRss,
+  threadsCluster32,
+];

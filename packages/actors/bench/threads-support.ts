@@ -1,0 +1,135 @@
+/**
+ * Shared by the threads benchmarks: bare worker threads (the baselines), results whose lower value
+ * is better, and an interleaved-rounds measurement for figures that are not rates (latency
+ * percentiles, start times, memory), which `ctx.compare` cannot time.
+ */
+import { Worker } from 'node:worker_threads';
+import type { BenchContext, BenchResult, Goal } from '../../../scripts/bench/types.ts';
+
+/** Untimed rounds per contender before the timed ones (cold code, first allocations). */
+const WARMUP_ROUNDS = 2;
+
+/**
+ * Starts a bare worker from `bench/threads-bare/<file>` and waits for its first message. The
+ * worker gets no `execArgv`, so it does not inherit this process's tsx loader: a plain `node`
+ * worker, as cheap as a worker gets.
+ */
+export async function startBareWorker(file: string, workerData: unknown, timeoutMs = 10_000): Promise<Worker> {
+  const worker = new Worker(new URL(`./threads-bare/${file}`, import.meta.url), { workerData, execArgv: [] });
+  await nextMessage(worker, timeoutMs, `${file} to start`);
+  return worker;
+}
+
+/** The next message a worker (or port) posts, failing if it exits or stays silent for `timeoutMs`. */
+export function nextMessage<T = unknown>(worker: Worker, timeoutMs: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => finish(() => reject(new Error(`timed out waiting for ${what}`))), timeoutMs);
+    const onMessage = (msg: T): void => finish(() => resolve(msg));
+    const onExit = (code: number): void => finish(() => reject(new Error(`worker exited (code ${code}) while waiting for ${what}`)));
+    const onError = (err: Error): void => finish(() => reject(err));
+    const finish = (settle: () => void): void => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+      worker.off('error', onError);
+      settle();
+    };
+    worker.on('message', onMessage);
+    worker.once('exit', onExit);
+    worker.once('error', onError);
+  });
+}
+
+/** Terminates bare workers, waiting for each to exit. */
+export async function terminateAll(workers: readonly Worker[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.terminate()));
+}
+
+/** A result where lower is better: `ratio` is subject / baseline, as for rates, so `maxRatio` goals read naturally. */
+export function lowerIsBetter(id: string, unit: string, subject: Figure, baseline: Figure, goal?: Goal): BenchResult {
+  return {
+    id,
+    value: subject.value,
+    unit,
+    vs: { name: baseline.name, value: baseline.value },
+    ratio: subject.value / baseline.value,
+    ...(goal ? { goal } : {}),
+  };
+}
+
+export interface Figure {
+  readonly name: string;
+  readonly value: number;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** One side of a non-rate comparison: a round yields named figures (`p50` and `p99`, `ms`...). */
+export interface Sampler<K extends string> {
+  readonly name: string;
+  round(): Promise<Readonly<Record<K, number>>>;
+}
+
+/**
+ * Runs `rounds` interleaved rounds (A, B, A, B...) after `warmup` untimed ones each, and returns
+ * each contender's per-key median over its rounds: a noise burst hits both sides alike, and one
+ * distorted round moves neither median.
+ */
+export async function interleave<K extends string>(
+  ctx: BenchContext,
+  samplers: readonly Sampler<K>[],
+  options: { readonly rounds: number; readonly warmup?: number; readonly format?: (figures: Readonly<Record<K, number>>) => string },
+): Promise<Map<string, Record<K, number>>> {
+  for (const s of samplers) for (let i = 0; i < (options.warmup ?? WARMUP_ROUNDS); i++) await s.round();
+  const all = new Map<string, Readonly<Record<K, number>>[]>(samplers.map((s) => [s.name, []]));
+  const format = options.format ?? ((f) => JSON.stringify(f));
+  for (let r = 0; r < options.rounds; r++) {
+    const line: string[] = [];
+    for (const s of samplers) {
+      const figures = await s.round();
+      all.get(s.name)!.push(figures);
+      line.push(`${s.name} ${format(figures)}`);
+    }
+    ctx.log(`  round ${r + 1}/${options.rounds}: ${line.join(' | ')}`);
+  }
+  const out = new Map<string, Record<K, number>>();
+  for (const [name, rounds] of all) {
+    const keys = Object.keys(rounds[0]!) as K[];
+    out.set(name, Object.fromEntries(keys.map((k) => [k, median(rounds.map((f) => f[k]))])) as Record<K, number>);
+  }
+  return out;
+}
+
+/** Rejects after `ms`: every wait of these benchmarks is bounded. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs `work` with one extra thread spinning (threads-bare/spin-worker.mjs explains why), and stops
+ * it afterwards whatever happens. The spinner ends by itself after `maxMs` in any case.
+ */
+export async function withCpuAwake<T>(work: () => Promise<T>, maxMs: number): Promise<T> {
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const spinner = await startBareWorker('spin-worker.mjs', { flag: flag.buffer, maxMs });
+  try {
+    return await work();
+  } finally {
+    Atomics.store(flag, 0, 1);
+    await spinner.terminate();
+  }
+}
