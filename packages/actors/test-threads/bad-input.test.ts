@@ -55,11 +55,11 @@ describe('bad input on threads', () => {
     const c = (cluster = await threadsCluster());
     const w = await c.spawn('n1', watcher, undefined, { name: 'w' });
     const e = await c.spawn('n3', echo, undefined, { name: 'e' });
-    c.tell(w, { type: 'watch', target: e });
     const report = () => c.ask(w, (replyTo): WatcherMsg => ({ type: 'report', replyTo }), { timeoutMs: 10_000 });
-    // Let the watch reach n3 first (an ask round trip through n1 orders after the tell).
-    await report();
-    await c.ask(e, (replyTo): EchoMsg => ({ type: 'echo', text: 'x', replyTo }), { timeoutMs: 10_000 });
+    // The watch and the watcher's own ask travel n1 -> n3 in order: the answer proves the watch arrived.
+    expect(await c.ask(w, (replyTo): WatcherMsg => ({ type: 'watch-confirmed', target: e, echoOnTargetNode: e, replyTo }), { timeoutMs: 20_000 })).toBe(
+      'confirmed',
+    );
     await c.stopActor(e);
     expect(await c.runUntil(async () => (await report()).length > 0, { timeoutMs: 10_000 })).toBe(true);
     expect(await report()).toEqual(['n3/user/e:stopped']);

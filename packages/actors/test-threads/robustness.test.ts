@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ActorRef, type Cluster, InvalidArgumentError, isolate, type RuntimeEvent, selectActor } from '@starling/actors';
-import { echo, type EchoMsg, type PingMsg } from '../test/fixtures/echo-plugin.ts';
-import { scribe, type ScribeMsg, ticker } from '../test/fixtures/actors.ts';
+import { echo, type PingMsg } from '../test/fixtures/echo-plugin.ts';
+import { scribe, type ScribeMsg, ticker, watcher, type WatcherMsg } from '../test/fixtures/actors.ts';
 import {
   listener,
   type ListenerMsg,
@@ -112,10 +112,12 @@ describe('threads robustness', () => {
     const c = (cluster = await threadsCluster({ nodes: 2 }));
     const l = await c.spawn('n1', listener, undefined, { name: 'l' });
     const t = await c.spawn('n2', talker, undefined, { name: 't' });
+    const w = await c.spawn('n1', watcher, undefined, { name: 'w' });
+    const e = await c.spawn('n2', echo, undefined, { name: 'e' });
     c.tell(l, { type: 'watch', target: t });
-    await c.ask(l, (replyTo): ListenerMsg => ({ type: 'heard', replyTo }), { timeoutMs: 20_000 });
-    // Let the watch reach n2 before the talker talks.
-    await c.ask(await c.spawn('n2', echo, undefined), (replyTo): EchoMsg => ({ type: 'echo', text: 'sync', replyTo }), { timeoutMs: 20_000 });
+    // n1 handles the listener's watch first, then this: the watcher's echo request follows the
+    // listener's watch on the same link and lane, so its answer proves the watch reached n2.
+    expect(await c.ask(w, (replyTo): WatcherMsg => ({ type: 'watch-confirmed', target: t, echoOnTargetNode: e, replyTo }), { timeoutMs: 20_000 })).toBe('confirmed');
     c.tell(t, { type: 'talk', to: l, words: 50 });
     const heard = () => c.ask(l, (replyTo): ListenerMsg => ({ type: 'heard', replyTo }), { timeoutMs: 20_000 });
     expect(await c.runUntil(async () => (await heard()).length === 51, { timeoutMs: 20_000 })).toBe(true);

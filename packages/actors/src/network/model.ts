@@ -202,10 +202,35 @@ export class NetworkModel {
     return { kind: 'deliver', atMs: [at] };
   }
 
-  /** Records a delivery made by the runtime. */
-  noteDelivered(from: string, to: string): void {
+  /**
+   * True when every message on `from` -> `to` would be delivered at once, untouched: no loss,
+   * duplication, reordering or latency, and no cut. Then {@link passThrough} stands for `count`
+   * calls of {@link decide} (same sequence numbers, same counters).
+   */
+  isClean(from: string, to: string): boolean {
+    const r = this.rulesValue;
+    if (r.lossProbability > 0 || r.duplicateProbability > 0 || r.reorderProbability > 0) return false;
+    if (r.latency.kind !== 'constant' || r.latency.ms !== 0) return false;
+    return this.cutNow(from, to) === null;
+  }
+
+  /** Accounts `count` messages of `bytes` in total, sent at `sentAtMs`, that a clean link delivers at once. */
+  passThrough(from: string, to: string, count: number, bytes: number, sentAtMs: number): void {
+    const i = this.index.get(from);
+    const j = this.index.get(to);
+    if (i === undefined || j === undefined) return;
+    const k = i * this.nodes.length + j;
+    const c = this.counters[k]!;
+    c.sent += count;
+    c.bytes += bytes;
+    this.seqs[k] = this.seqs[k]! + count;
+    if (sentAtMs > this.lastAt[k]!) this.lastAt[k] = sentAtMs;
+  }
+
+  /** Records deliveries made by the runtime. */
+  noteDelivered(from: string, to: string, count = 1): void {
     const c = this.link(from, to);
-    if (c) c.delivered++;
+    if (c) c.delivered += count;
   }
 
   /** Records a drop the runtime made at delivery (a cut, the target down, a full queue). */

@@ -27,8 +27,21 @@ export class RealTimePump {
     this.arm(this.loop.now());
   }
 
+  /** True while a batch of events is being posted that `runNow` will run at once: no timer churn. */
+  private holding = false;
+
+  /** Posts made inside `fn` are run by the `runNow` that follows, not by an armed timer. */
+  hold(fn: () => void): void {
+    this.holding = true;
+    try {
+      fn();
+    } finally {
+      this.holding = false;
+    }
+  }
+
   private arm(atMs: number): void {
-    if (this.stopped || this.immediate !== null) return;
+    if (this.stopped || this.immediate !== null || this.holding) return;
     const delay = atMs - this.loop.now();
     if (delay <= 0) {
       if (this.timer !== null) {
@@ -72,7 +85,7 @@ export class RealTimePump {
       if ((++n & 7) === 0 && performance.now() > deadline) break;
     }
     this.afterSlice?.();
-    for (const check of [...this.waiters]) check();
+    if (this.waiters.size > 0) for (const check of [...this.waiters]) check();
     const next = this.loop.peekTime();
     if (next !== undefined) this.arm(next);
   }

@@ -131,7 +131,8 @@ export class ThreadsCluster implements Cluster {
       }),
     );
     // The host's own endpoint: an actor system on the main thread, for tell and ask from outside.
-    this.loop = new EventLoop(() => performance.timeOrigin + performance.now() - this.originMs);
+    const clockOffset = performance.timeOrigin - this.originMs;
+    this.loop = new EventLoop(() => performance.now() + clockOffset);
     this.pump = new RealTimePump(this.loop);
     const lane = new Lane(HOST_NODE, Number.MAX_SAFE_INTEGER, () => {});
     this.router = new Router(
@@ -143,12 +144,13 @@ export class ThreadsCluster implements Cluster {
         maxMessageBytes: config.maxMessageBytes,
       },
       {
-        onFrame: (frame) => {
+        onBatch: (batch) => {
           this.loop.post(this.loop.now(), lane, () => {
-            this.hostSystem.receive(frame.env, frame.sentAtMs);
-            this.router.consumed(frame);
+            for (const env of batch.envs) this.hostSystem.receive(env, batch.sentAtMs);
+            this.router.consumed(batch, batch.envs.length, batch.bytes);
           });
         },
+        around: (fn) => this.pump.hold(fn),
         onBatchEnd: () => this.pump.runNow(),
       },
     );

@@ -37,12 +37,20 @@ export interface LinkOptions {
   readonly maxMessageBytes: number;
 }
 
-/** What travels on a port. */
+/**
+ * What travels on a port: a batch (`b`: the messages' encodings back to back, `n` of them, the
+ * first sent at `t`; `s`: the structure table when it grew), or acknowledgements alone. A batch
+ * carries the acknowledgements pending towards its receiver (`a`: system count and bytes, user
+ * count and bytes), so a request/response costs one post each way.
+ */
 type Wire =
-  | { readonly s?: string[][]; readonly b: ArrayBuffer }
-  | { readonly ack: number; readonly bytes: number; readonly lane: LaneIndex };
+  | { readonly s?: string[][]; readonly b: ArrayBuffer; readonly n: number; readonly t: number; readonly a?: readonly number[] }
+  | { readonly a: readonly number[] };
 
-const HEADER_BYTES = 12; // u32 payload length, f64 send time
+/** Standalone acknowledgements go out once this share of a lane's capacity is pending... */
+const ACK_EAGER_SHARE = 8;
+/** ...or after this long with nothing going back to carry them, in ms. */
+const ACK_DELAY_MS = 2;
 const INITIAL_BATCH_BYTES = 16 * 1024;
 /** A batch buffer grown by a burst goes back to its initial size once posted. */
 const SHRINK_ABOVE_BYTES = 1024 * 1024;
@@ -75,9 +83,9 @@ class OutLane {
   private packr = new Packr(packrOptions(this.structures));
   private sentStructures = 0;
   private buf = new Uint8Array(INITIAL_BATCH_BYTES);
-  private view = new DataView(this.buf.buffer);
   private used = 0;
   private frames = 0;
+  private firstSentAtMs = 0;
   inFlight = 0;
   inFlightBytes = 0;
   sent = 0;
@@ -105,12 +113,11 @@ class OutLane {
       this.linkFull++;
       return false;
     }
-    const need = this.used + HEADER_BYTES + payload.length;
+    const need = this.used + payload.length;
     if (need > this.buf.length) this.grow(need);
-    this.view.setUint32(this.used, payload.length);
-    this.view.setFloat64(this.used + 4, sentAtMs);
-    this.buf.set(payload, this.used + HEADER_BYTES);
+    this.buf.set(payload, this.used);
     this.used = need;
+    if (this.frames === 0) this.firstSentAtMs = sentAtMs;
     this.frames++;
     this.inFlight++;
     this.inFlightBytes += payload.length;
@@ -129,19 +136,22 @@ class OutLane {
   }
 
   /** Takes the batch for posting (a copy of the used part; the buffer is reused). */
-  take(): { s?: string[][]; b: ArrayBuffer } {
+  take(acks: readonly number[] | undefined): { s?: string[][]; b: ArrayBuffer; n: number; t: number; a?: readonly number[] } {
     const b = this.buf.slice(0, this.used).buffer;
+    const n = this.frames;
+    const t = this.firstSentAtMs;
     this.used = 0;
     this.frames = 0;
-    if (this.buf.length > SHRINK_ABOVE_BYTES) {
-      this.buf = new Uint8Array(INITIAL_BATCH_BYTES);
-      this.view = new DataView(this.buf.buffer);
-    }
-    if (this.structures.length !== this.sentStructures) {
-      this.sentStructures = this.structures.length;
-      return { s: this.structures.map((st) => [...st]), b };
-    }
-    return { b };
+    if (this.buf.length > SHRINK_ABOVE_BYTES) this.buf = new Uint8Array(INITIAL_BATCH_BYTES);
+    const grew = this.structures.length !== this.sentStructures;
+    this.sentStructures = this.structures.length;
+    return {
+      b,
+      n,
+      t,
+      ...(grew ? { s: this.structures.map((st) => [...st]) } : {}),
+      ...(acks ? { a: acks } : {}),
+    };
   }
 
   private grow(need: number): void {
@@ -150,18 +160,22 @@ class OutLane {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.used));
     this.buf = next;
-    this.view = new DataView(next.buffer);
   }
 }
 
-/** A frame received from a peer, handed to the node. Report it with `Router.consumed` once delivered or dropped. */
-export interface InboundFrame {
+/**
+ * A batch received from a peer, handed to the node. Report its messages with `Router.consumed`
+ * once delivered or dropped (in any grouping).
+ */
+export interface InboundBatch {
   readonly from: string;
   readonly lane: LaneIndex;
-  readonly env: Envelope;
+  readonly envs: readonly Envelope[];
+  /** When the batch's first message was sent (all of it was sent within one task of the sender). */
   readonly sentAtMs: number;
+  /** Encoded bytes of the whole batch. */
   readonly bytes: number;
-  /** The link it arrived on: an acknowledgement goes back on that link only, never to a later incarnation's. */
+  /** The link it arrived on: acknowledgements go back on that link only, never to a later incarnation's. */
   readonly link: object;
 }
 
@@ -172,6 +186,8 @@ class PeerLink {
   /** Consumed frames (and their bytes) per lane not yet acknowledged to the sender. */
   readonly pendingAcks: [number, number] = [0, 0];
   readonly pendingAckBytes: [number, number] = [0, 0];
+  /** A standalone acknowledgement is due if nothing else carries the pending ones first. */
+  ackTimer: NodeJS.Timeout | null = null;
   open = true;
 
   constructor(
@@ -188,7 +204,9 @@ class PeerLink {
 
 /** How the router hands inbound traffic to its node. */
 export interface RouterHooks {
-  onFrame(frame: InboundFrame): void;
+  onBatch(batch: InboundBatch): void;
+  /** Wraps the handing over of one batch (the node suspends its timer arming, then runs what became due). */
+  around?(fn: () => void): void;
   /** After a whole batch was handed over (the node runs what became due at once). */
   onBatchEnd?(): void;
   /** A frame that could not be decoded (a bug, or a corrupted batch): counted and dropped. */
@@ -240,6 +258,8 @@ export class Router {
     const link = this.links.get(peer);
     if (!link) return;
     link.open = false;
+    if (link.ackTimer) clearTimeout(link.ackTimer);
+    link.ackTimer = null;
     this.links.delete(peer);
     this.dirty.delete(link);
     for (const port of link.ports) {
@@ -269,12 +289,12 @@ export class Router {
     return 'sent';
   }
 
-  /** A frame was delivered or dropped: it no longer counts against its sender's bound. */
-  consumed(frame: InboundFrame): void {
-    const link = frame.link as PeerLink;
-    if (!link.open) return;
-    link.pendingAcks[frame.lane]++;
-    link.pendingAckBytes[frame.lane] += frame.bytes;
+  /** `count` messages (of `bytes`) from a batch were delivered or dropped: they no longer count against the sender's bound. */
+  consumed(batch: InboundBatch, count: number, bytes: number): void {
+    const link = batch.link as PeerLink;
+    if (!link.open || count === 0) return;
+    link.pendingAcks[batch.lane] += count;
+    link.pendingAckBytes[batch.lane] += bytes;
     this.markDirty(link);
   }
 
@@ -289,67 +309,100 @@ export class Router {
   private readonly flushTask = (): void => this.flush();
 
   /**
-   * Posts every dirty link's batches and acknowledgements. User-lane acknowledgements wait while
-   * the node is behind (`mayAcknowledgeUser`), so a slow node pushes back on its senders instead of
-   * queueing without bound.
+   * Posts every dirty link's batches. Pending acknowledgements ride the first batch going back
+   * on the link; with nothing going back they go alone once an eighth of the lane's capacity is
+   * pending, or after a couple of milliseconds. User-lane acknowledgements wait while the node is
+   * behind (`mayAcknowledgeUser`), so a slow node pushes back on its senders instead of queueing
+   * without bound.
    */
   flush(): void {
     this.flushScheduled = false;
     if (this.dirty.size === 0) return;
     const mayAckUser = this.hooks.mayAcknowledgeUser?.() ?? true;
-    const keep: PeerLink[] = [];
     for (const link of this.dirty) {
+      let acks = this.takeAcks(link, mayAckUser);
       for (const lane of [0, 1] as const) {
         const out = link.out[lane];
-        if (out.hasFrames) {
-          const wire = out.take();
-          link.ports[lane].postMessage(wire, [wire.b]);
+        if (!out.hasFrames) continue;
+        const wire = out.take(acks);
+        acks = undefined;
+        link.ports[lane].postMessage(wire, [wire.b]);
+      }
+      if (acks) {
+        if (acks[0]! >= this.options.systemCapacity / ACK_EAGER_SHARE || acks[2]! >= this.options.userCapacity / ACK_EAGER_SHARE) {
+          link.ports[0].postMessage({ a: acks } satisfies Wire);
+        } else {
+          this.returnAcks(link, acks);
+          this.armAckTimer(link);
         }
-        const acks = link.pendingAcks[lane];
-        if (acks === 0) continue;
-        if (lane === USER_LANE && !mayAckUser) {
-          keep.push(link);
-          continue;
-        }
-        const bytes = link.pendingAckBytes[lane];
-        link.pendingAcks[lane] = 0;
-        link.pendingAckBytes[lane] = 0;
-        // Acks ride the system lane, so a flood in the other direction cannot hold them back.
-        link.ports[0].postMessage({ ack: acks, bytes, lane } satisfies Wire);
+      } else if (link.pendingAcks[USER_LANE] > 0) {
+        // Withheld while the node is behind: look again soon.
+        this.armAckTimer(link);
       }
     }
     this.dirty.clear();
-    for (const link of keep) this.dirty.add(link);
+  }
+
+  /** Takes the link's pending acknowledgements ([system count, bytes, user count, bytes]), or undefined. */
+  private takeAcks(link: PeerLink, mayAckUser: boolean): number[] | undefined {
+    const sys = link.pendingAcks[SYSTEM_LANE];
+    const user = mayAckUser ? link.pendingAcks[USER_LANE] : 0;
+    if (sys === 0 && user === 0) return undefined;
+    const acks = [sys, link.pendingAckBytes[SYSTEM_LANE], user, mayAckUser ? link.pendingAckBytes[USER_LANE] : 0];
+    link.pendingAcks[SYSTEM_LANE] = 0;
+    link.pendingAckBytes[SYSTEM_LANE] = 0;
+    if (mayAckUser) {
+      link.pendingAcks[USER_LANE] = 0;
+      link.pendingAckBytes[USER_LANE] = 0;
+    }
+    return acks;
+  }
+
+  private returnAcks(link: PeerLink, acks: readonly number[]): void {
+    link.pendingAcks[SYSTEM_LANE] += acks[0]!;
+    link.pendingAckBytes[SYSTEM_LANE] += acks[1]!;
+    link.pendingAcks[USER_LANE] += acks[2]!;
+    link.pendingAckBytes[USER_LANE] += acks[3]!;
+  }
+
+  private armAckTimer(link: PeerLink): void {
+    if (link.ackTimer || this.closed) return;
+    link.ackTimer = setTimeout(() => {
+      link.ackTimer = null;
+      if (!link.open) return;
+      const acks = this.takeAcks(link, this.hooks.mayAcknowledgeUser?.() ?? true);
+      if (acks) link.ports[0].postMessage({ a: acks } satisfies Wire);
+      if (link.pendingAcks[USER_LANE] > 0) this.armAckTimer(link);
+    }, ACK_DELAY_MS);
+    link.ackTimer.unref();
   }
 
   private receive(link: PeerLink, lane: LaneIndex, wire: Wire): void {
-    if ('ack' in wire) {
-      link.out[wire.lane].acknowledge(wire.ack, wire.bytes);
+    const acks = wire.a;
+    if (acks) {
+      link.out[SYSTEM_LANE].acknowledge(acks[0]!, acks[1]!);
+      link.out[USER_LANE].acknowledge(acks[2]!, acks[3]!);
+    }
+    if (!('b' in wire)) return;
+    if (wire.s) link.decoders[lane] = new Unpackr(packrOptions(wire.s));
+    const bytes = new Uint8Array(wire.b);
+    let envs: Envelope[];
+    try {
+      // One pass over the batch: the encodings lie back to back.
+      envs = link.decoders[lane].unpackMultiple(bytes) as Envelope[];
+      if (envs.length !== wire.n) throw new Error(`batch of ${wire.n} decoded to ${envs.length}`);
+    } catch (err) {
+      // Never let a bad batch take down the node: count it, release its credit, go on.
+      this.undecodable[link.peer] = (this.undecodable[link.peer] ?? 0) + wire.n;
+      this.hooks.onUndecodable?.(link.peer, err);
+      link.pendingAcks[lane] += wire.n;
+      link.pendingAckBytes[lane] += bytes.length;
+      this.markDirty(link);
       return;
     }
-    if (wire.s) link.decoders[lane] = new Unpackr(packrOptions(wire.s));
-    const decoder = link.decoders[lane];
-    const bytes = new Uint8Array(wire.b);
-    const view = new DataView(wire.b);
-    for (let at = 0; at < bytes.length; ) {
-      const length = view.getUint32(at);
-      const sentAtMs = view.getFloat64(at + 4);
-      const start = at + HEADER_BYTES;
-      at = start + length;
-      let env: Envelope;
-      try {
-        env = decoder.unpack(bytes.subarray(start, start + length)) as Envelope;
-      } catch (err) {
-        // Never let one bad frame take down the node: count it, release its credit, go on.
-        this.undecodable[link.peer] = (this.undecodable[link.peer] ?? 0) + 1;
-        this.hooks.onUndecodable?.(link.peer, err);
-        link.pendingAcks[lane]++;
-        link.pendingAckBytes[lane] += length;
-        this.markDirty(link);
-        continue;
-      }
-      this.hooks.onFrame({ from: link.peer, lane, env, sentAtMs, bytes: length, link });
-    }
+    const batch: InboundBatch = { from: link.peer, lane, envs, sentAtMs: wire.t, bytes: bytes.length, link };
+    if (this.hooks.around) this.hooks.around(() => this.hooks.onBatch(batch));
+    else this.hooks.onBatch(batch);
     this.hooks.onBatchEnd?.();
   }
 

@@ -19,7 +19,7 @@ import { EventLoop, Lane } from '../loop.ts';
 import { RealTimePump } from '../pump.ts';
 import type { NodeControl, Result, WorkerLinkCounters, WorkerNotice } from './control.ts';
 import { toWireError } from './control.ts';
-import { type InboundFrame, Router, SYSTEM_LANE, USER_LANE } from './link.ts';
+import { type InboundBatch, Router, SYSTEM_LANE, USER_LANE } from './link.ts';
 import { SharedRules } from './shared-rules.ts';
 
 /** What the host hands a node worker. */
@@ -45,10 +45,19 @@ const DRAIN_BUDGET = 4096;
 const DRAIN_SLICE_MS = 4;
 const MESSAGE_EVENT = { survivesKill: true, isMessage: true } as const;
 
-interface Delivery {
-  readonly frame: InboundFrame;
-  /** The second copy of a duplicated frame: the sender counted the frame once. */
-  readonly duplicate: boolean;
+/**
+ * What a delivery event carries: a whole batch (a clean link delivers it at once), or one message
+ * of a batch whose fates differ (loss, latency, duplication, reordering).
+ */
+type Delivery =
+  | { readonly kind: 'batch'; readonly batch: InboundBatch }
+  | { readonly kind: 'one'; readonly track: BatchTrack; readonly env: Envelope; readonly duplicate: boolean };
+
+/** Accounts a batch's messages one by one, so that their acknowledged bytes add up to the batch's exactly. */
+interface BatchTrack {
+  readonly batch: InboundBatch;
+  left: number;
+  leftBytes: number;
 }
 
 function portable(e: RuntimeEvent): RuntimeEvent {
@@ -59,7 +68,9 @@ function portable(e: RuntimeEvent): RuntimeEvent {
 async function main(data: NodeWorkerData): Promise<void> {
   const { node, slot, config } = data;
   const shared = SharedRules.open(data.rules, data.slots);
-  const loop = new EventLoop(() => performance.timeOrigin + performance.now() - data.originMs);
+  // Every thread counts from the host's start; the offset is computed once (timeOrigin is a getter).
+  const clockOffset = performance.timeOrigin - data.originMs;
+  const loop = new EventLoop(() => performance.now() + clockOffset);
   const pump = new RealTimePump(loop);
   const events = new EventStream();
   const eventsPort = data.eventsPort;
@@ -96,34 +107,55 @@ async function main(data: NodeWorkerData): Promise<void> {
   };
 
   let system: ActorSystem | null = null;
-  const drop = (frame: InboundFrame, cause: NetworkDropCause): void => {
-    if (frame.from !== HOST_NODE) model.noteDropped(frame.from, node, cause);
-    const env = frame.env;
-    if (env.kind === 'user' && system) system.deadLetter('dropped-by-network', env.to, env.msg, undefined, { cause, from: frame.from });
+  /** A message the network did not deliver: counted on its link (unless the model counted it) and a dead letter. */
+  const drop = (from: string, env: Envelope, cause: NetworkDropCause, countOnLink: boolean): void => {
+    if (countOnLink && from !== HOST_NODE) model.noteDropped(from, node, cause);
+    if (env.kind === 'user' && system) system.deadLetter('dropped-by-network', env.to, env.msg, undefined, { cause, from });
+  };
+  /** One more message of a batch is done (delivered or dropped): acknowledge it with its share of the bytes. */
+  const consumeOne = (track: BatchTrack): void => {
+    const share = track.left === 1 ? track.leftBytes : Math.floor(track.batch.bytes / track.batch.envs.length);
+    track.left--;
+    track.leftBytes -= share;
+    router.consumed(track.batch, 1, share);
   };
   const lane = new Lane(node, config.pausedQueueLimit, (arg) => {
     const d = arg as Delivery;
-    drop(d.frame, 'queue-full');
-    if (!d.duplicate) router.consumed(d.frame);
+    if (d.kind === 'batch') {
+      for (const env of d.batch.envs) drop(d.batch.from, env, 'queue-full', true);
+      router.consumed(d.batch, d.batch.envs.length, d.batch.bytes);
+    } else {
+      drop(d.track.batch.from, d.env, 'queue-full', true);
+      if (!d.duplicate) consumeOne(d.track);
+    }
   });
 
   const deliver = (d: Delivery): void => {
-    const { frame } = d;
     const sys = system;
-    if (frame.from !== HOST_NODE) {
+    const batch = d.kind === 'batch' ? d.batch : d.track.batch;
+    const from = batch.from;
+    const envs = d.kind === 'batch' ? batch.envs : [d.env];
+    if (from === HOST_NODE) {
+      for (const env of envs) sys?.receive(env, batch.sentAtMs);
+    } else {
+      // The partition barrier: the host waits for deliveries made under an older epoch.
       const epoch = shared.beginDelivery(slot);
       try {
         refreshRules(epoch);
-        const cut = model.cutNow(frame.from, node);
-        if (cut !== null) drop(frame, cut);
-        else if (sys?.receive(frame.env, frame.sentAtMs)) model.noteDelivered(frame.from, node);
+        const cut = model.cutNow(from, node);
+        if (cut !== null) {
+          for (const env of envs) drop(from, env, cut, true);
+        } else {
+          let delivered = 0;
+          for (const env of envs) if (sys?.receive(env, batch.sentAtMs)) delivered++;
+          if (delivered > 0) model.noteDelivered(from, node, delivered);
+        }
       } finally {
         shared.endDelivery(slot);
       }
-    } else {
-      sys?.receive(frame.env, frame.sentAtMs);
     }
-    if (!d.duplicate) router.consumed(frame);
+    if (d.kind === 'batch') router.consumed(batch, batch.envs.length, batch.bytes);
+    else if (!d.duplicate) consumeOne(d.track);
   };
 
   const router = new Router(
@@ -135,24 +167,35 @@ async function main(data: NodeWorkerData): Promise<void> {
       maxMessageBytes: config.maxMessageBytes,
     },
     {
-      onFrame(frame) {
-        if (frame.from === HOST_NODE) {
-          loop.post(loop.now(), lane, deliver, { frame, duplicate: false }, MESSAGE_EVENT);
+      onBatch(batch) {
+        const now = loop.now();
+        if (batch.from === HOST_NODE) {
+          loop.post(now, lane, deliver, { kind: 'batch', batch }, MESSAGE_EVENT);
           return;
         }
-        // The network model runs at the receiver: frames of a link arrive in order, so the link's
+        // The network model runs at the receiver: a link's batches arrive in order, so its
         // sequence numbers, and with them every fate, are the ones the sender's order implies.
         refreshRules(shared.epoch());
-        const decision = model.decide(frame.from, node, frame.sentAtMs, frame.bytes);
-        if (decision.kind === 'drop') {
-          // Counted by decide(); only the dead letter and the acknowledgement remain.
-          const env = frame.env;
-          if (env.kind === 'user' && system) system.deadLetter('dropped-by-network', env.to, env.msg, undefined, { cause: decision.cause, from: frame.from });
-          router.consumed(frame);
+        if (model.isClean(batch.from, node)) {
+          // Nothing to decide: the whole batch is delivered at once, in one event.
+          model.passThrough(batch.from, node, batch.envs.length, batch.bytes, batch.sentAtMs);
+          loop.post(now, lane, deliver, { kind: 'batch', batch }, MESSAGE_EVENT);
           return;
         }
-        decision.atMs.forEach((at, i) => loop.post(at, lane, deliver, { frame, duplicate: i > 0 }, MESSAGE_EVENT));
+        const track: BatchTrack = { batch, left: batch.envs.length, leftBytes: batch.bytes };
+        const each = Math.floor(batch.bytes / batch.envs.length);
+        for (const env of batch.envs) {
+          const decision = model.decide(batch.from, node, batch.sentAtMs, each);
+          if (decision.kind === 'drop') {
+            // Counted by decide(); the dead letter and the acknowledgement remain.
+            drop(batch.from, env, decision.cause, false);
+            consumeOne(track);
+            continue;
+          }
+          decision.atMs.forEach((at, i) => loop.post(at, lane, deliver, { kind: 'one', track, env, duplicate: i > 0 }, MESSAGE_EVENT));
+        }
       },
+      around: (fn) => pump.hold(fn),
       onBatchEnd: () => pump.runNow(),
       onUndecodable: (from, error) => {
         events.publish({
@@ -181,10 +224,12 @@ async function main(data: NodeWorkerData): Promise<void> {
   };
 
   let drainPending = false;
+  let drainDeadline = 0;
+  const drainOver = (): boolean => performance.now() > drainDeadline;
   const drain = (): void => {
     drainPending = false;
-    const deadline = performance.now() + DRAIN_SLICE_MS;
-    system?.drain(DRAIN_BUDGET, () => performance.now() > deadline);
+    drainDeadline = performance.now() + DRAIN_SLICE_MS;
+    system?.drain(DRAIN_BUDGET, drainOver);
   };
   const host: NodeHost = {
     now: () => loop.now(),
