@@ -16,14 +16,14 @@ import { InvalidArgumentError, StarlingError } from '../errors.ts';
 import { EventStream, type NetworkDropCause, type RuntimeEvent } from '../events.ts';
 import type { MailboxCounters } from '../mailbox.ts';
 import { NetworkModel } from '../network/model.ts';
-import { isolate as isolatePartition } from '../network/partitions.ts';
-import { describeRules, type NetworkRules, PERFECT_NETWORK } from '../network/rules.ts';
-import { type Fault, type FaultSchedule, validateSchedule } from '../network/schedule.ts';
+import { describeRules } from '../network/rules.ts';
+import { type FaultSchedule, validateSchedule } from '../network/schedule.ts';
 import type { LoadedPlugin } from '../plugin.ts';
 import { createRandom, randomHex8, type Random } from '../random.ts';
 import { type ActorRef, type AnyRef, refToString } from '../ref.ts';
 import { admitRestart, newRestartHistory, type RestartHistory } from '../supervisor.ts';
 import { ActorSystem, type Cancellable, emptyCounters, type NodeHost } from '../system.ts';
+import { applyFault, networkControl, setupPlugins, withTimeout } from './host-common.ts';
 import { EventLoop, Lane } from './loop.ts';
 import { RealTimePump } from './pump.ts';
 
@@ -208,19 +208,7 @@ export class InProcessCluster implements Cluster {
     const sys = system;
     if (withPlugins) {
       try {
-        for (const { plugin } of this.plugins) for (const def of plugin.actors ?? []) sys.register(def);
-        for (const { plugin, options } of this.plugins) {
-          plugin.setup?.({
-            nodeName: slot.name,
-            nodeUid: uid,
-            clusterNodes: this.nodes,
-            seed: this.config.seed,
-            options,
-            disk: slot.disk,
-            register: (def) => sys.register(def),
-            spawn: (under, def, props, opts) => sys.spawn(under, def, props, opts),
-          });
-        }
+        setupPlugins(sys, this.plugins, { nodeName: slot.name, nodeUid: uid, clusterNodes: this.nodes, seed: this.config.seed });
       } catch (err) {
         // A half-built node must not keep running: halt it before anyone sees it.
         sys.halt();
@@ -469,64 +457,20 @@ export class InProcessCluster implements Cluster {
   // Network control
 
   private networkControl(): NetworkControl {
-    const change = async (rules: Partial<NetworkRules>): Promise<void> => {
-      const epoch = this.model.update(rules);
-      this.events.publish({ type: 'network-changed', node: HOST_NODE, atMs: this.now(), epoch, description: describeRules(this.model.rules) });
-    };
     const model = this.model;
-    const nodes = this.nodes;
-    return {
-      get rules() {
-        return model.rules;
+    return networkControl(
+      {
+        rules: () => model.rules,
+        epoch: () => model.epoch,
+        change: async (partial) => {
+          const epoch = model.update(partial);
+          this.events.publish({ type: 'network-changed', node: HOST_NODE, atMs: this.now(), epoch, description: describeRules(model.rules) });
+        },
+        links: async () => model.linkCounters(),
       },
-      get epoch() {
-        return model.epoch;
-      },
-      update: change,
-      partition: (partition) => change({ partition }),
-      isolate: (node) => change({ partition: isolatePartition(nodes, node) }),
-      grudge: (from, to) => change({ grudges: [...model.rules.grudges, { from, to }] }),
-      heal: () => change({ partition: null, grudges: [] }),
-      reset: () => change({ ...PERFECT_NETWORK, ...this.config.network }),
-      setLoss: (p) => change({ lossProbability: p }),
-      setLatency: (latency) => change({ latency }),
-      setDuplication: (p) => change({ duplicateProbability: p }),
-      setReorder: (p, windowMs) => change(windowMs === undefined ? { reorderProbability: p } : { reorderProbability: p, reorderWindowMs: windowMs }),
-      links: async () => model.linkCounters(),
-    };
-  }
-
-  /** Applies one fault now. */
-  applyFault(fault: Fault): Promise<void> {
-    const net = this.network;
-    switch (fault.kind) {
-      case 'partition':
-        return net.partition(fault.partition);
-      case 'heal':
-        return net.heal();
-      case 'loss':
-        return net.setLoss(fault.probability);
-      case 'latency':
-        return net.setLatency(fault.latency);
-      case 'duplicate':
-        return net.setDuplication(fault.probability);
-      case 'reorder':
-        return net.setReorder(fault.probability, fault.windowMs);
-      case 'grudge':
-        return net.grudge(fault.from, fault.to);
-      case 'reset-network':
-        return net.reset();
-      case 'kill':
-        return this.kill(fault.node);
-      case 'restart':
-        return this.restart(fault.node);
-      case 'restart-empty':
-        return this.restartEmpty(fault.node);
-      case 'pause':
-        return this.pause(fault.node);
-      case 'resume':
-        return this.resume(fault.node);
-    }
+      this.nodes,
+      this.config.network,
+    );
   }
 
   applySchedule(schedule: FaultSchedule): ScheduleHandle {
@@ -537,7 +481,7 @@ export class InProcessCluster implements Cluster {
     const events = schedule.faults.map((tf) =>
       this.loop.post(start + tf.atMs, null, () => {
         if (this.traceHash) this.traceLine(`${this.now()} fault ${JSON.stringify(tf.fault)}`);
-        this.applyFault(tf.fault).catch((err: unknown) => errors.push(err as Error));
+        applyFault(this, tf.fault).catch((err: unknown) => errors.push(err as Error));
       }),
     );
     const last = events[events.length - 1];
@@ -649,15 +593,7 @@ export class InProcessCluster implements Cluster {
       }
       return tracked;
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StarlingError('TIMEOUT', `promise did not settle within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([tracked, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withTimeout(tracked, timeoutMs);
   }
 
   async runFor(ms: number): Promise<void> {

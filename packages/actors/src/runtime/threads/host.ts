@@ -15,13 +15,13 @@ import { InvalidArgumentError, StarlingError } from '../../errors.ts';
 import { EventStream, type NodeStopReason, type RuntimeEvent } from '../../events.ts';
 import type { MailboxCounters } from '../../mailbox.ts';
 import { type LinkCounters, newLinkCounters } from '../../network/model.ts';
-import { isolate as isolatePartition } from '../../network/partitions.ts';
 import { describeRules, type NetworkRules, PERFECT_NETWORK, validateRules } from '../../network/rules.ts';
-import { type Fault, type FaultSchedule, validateSchedule } from '../../network/schedule.ts';
+import { type FaultSchedule, validateSchedule } from '../../network/schedule.ts';
 import { createRandom, randomHex8, type Random } from '../../random.ts';
 import type { ActorRef, AnyRef } from '../../ref.ts';
 import { admitRestart, newRestartHistory, type RestartHistory } from '../../supervisor.ts';
 import { ActorSystem, emptyCounters, type NodeHost } from '../../system.ts';
+import { applyFault, networkControl, withTimeout } from '../host-common.ts';
 import { EventLoop, Lane } from '../loop.ts';
 import { RealTimePump } from '../pump.ts';
 import { fromWireError, type NodeControl, type Result, unwrap, type WireError, type WorkerLinkCounters, type WorkerNotice } from './control.ts';
@@ -568,68 +568,24 @@ export class ThreadsCluster implements Cluster {
   // Network control
 
   private networkControl(): NetworkControl {
-    const change = async (partial: Partial<NetworkRules>): Promise<void> => {
-      const next: NetworkRules = { ...this.rules, ...partial };
-      validateRules(next, this.nodes);
-      // Published to every worker at once; returns when no delivery runs under the old rules.
-      // write() checks the size before anything changes, so a refused change leaves the old rules.
-      this.epochValue = this.shared.write(next);
-      this.rules = next;
-      this.events.publish({ type: 'network-changed', node: HOST_NODE, atMs: this.now(), epoch: this.epochValue, description: describeRules(next) });
-    };
-    const self = this;
-    return {
-      get rules() {
-        return self.rules;
+    return networkControl(
+      {
+        rules: () => this.rules,
+        epoch: () => this.epochValue,
+        change: async (partial) => {
+          const next: NetworkRules = { ...this.rules, ...partial };
+          validateRules(next, this.nodes);
+          // Published to every worker at once; returns when no delivery runs under the old rules.
+          // write() checks the size before anything changes, so a refused change leaves the old rules.
+          this.epochValue = this.shared.write(next);
+          this.rules = next;
+          this.events.publish({ type: 'network-changed', node: HOST_NODE, atMs: this.now(), epoch: this.epochValue, description: describeRules(next) });
+        },
+        links: () => this.linkCounters(),
       },
-      get epoch() {
-        return self.epochValue;
-      },
-      update: change,
-      partition: (partition) => change({ partition }),
-      isolate: (node) => change({ partition: isolatePartition(this.nodes, node) }),
-      grudge: (from, to) =>
-        change({ grudges: this.rules.grudges.some((g) => g.from === from && g.to === to) ? this.rules.grudges : [...this.rules.grudges, { from, to }] }),
-      heal: () => change({ partition: null, grudges: [] }),
-      reset: () => change({ ...PERFECT_NETWORK, ...this.config.network }),
-      setLoss: (p) => change({ lossProbability: p }),
-      setLatency: (latency) => change({ latency }),
-      setDuplication: (p) => change({ duplicateProbability: p }),
-      setReorder: (p, windowMs) => change(windowMs === undefined ? { reorderProbability: p } : { reorderProbability: p, reorderWindowMs: windowMs }),
-      links: () => this.linkCounters(),
-    };
-  }
-
-  applyFault(fault: Fault): Promise<void> {
-    const net = this.network;
-    switch (fault.kind) {
-      case 'partition':
-        return net.partition(fault.partition);
-      case 'heal':
-        return net.heal();
-      case 'loss':
-        return net.setLoss(fault.probability);
-      case 'latency':
-        return net.setLatency(fault.latency);
-      case 'duplicate':
-        return net.setDuplication(fault.probability);
-      case 'reorder':
-        return net.setReorder(fault.probability, fault.windowMs);
-      case 'grudge':
-        return net.grudge(fault.from, fault.to);
-      case 'reset-network':
-        return net.reset();
-      case 'kill':
-        return this.kill(fault.node);
-      case 'restart':
-        return this.restart(fault.node);
-      case 'restart-empty':
-        return this.restartEmpty(fault.node);
-      case 'pause':
-        return this.pause(fault.node);
-      case 'resume':
-        return this.resume(fault.node);
-    }
+      this.nodes,
+      this.config.network,
+    );
   }
 
   applySchedule(schedule: FaultSchedule): ScheduleHandle {
@@ -646,7 +602,7 @@ export class ThreadsCluster implements Cluster {
       const timer = setTimeout(() => {
         this.scheduleTimers.delete(timer);
         chain = chain
-          .then(() => this.applyFault(tf.fault))
+          .then(() => applyFault(this, tf.fault))
           .catch((err: unknown) => void errors.push(err as Error))
           .finally(() => {
             if (--remaining === 0) resolveDone();
@@ -672,16 +628,7 @@ export class ThreadsCluster implements Cluster {
   // Time (real) and stop
 
   async until<T>(promise: Promise<T>, options?: { timeoutMs?: number }): Promise<T> {
-    const timeoutMs = options?.timeoutMs ?? 60_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StarlingError('TIMEOUT', `promise did not settle within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([promise, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withTimeout(promise, options?.timeoutMs ?? 60_000);
   }
 
   async runFor(ms: number): Promise<void> {

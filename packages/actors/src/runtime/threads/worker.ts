@@ -15,6 +15,7 @@ import { NetworkModel } from '../../network/model.ts';
 import { loadPlugins } from '../../plugin.ts';
 import { createRandom } from '../../random.ts';
 import { ActorSystem, type NodeHost } from '../../system.ts';
+import { setupPlugins } from '../host-common.ts';
 import { EventLoop, Lane } from '../loop.ts';
 import { RealTimePump } from '../pump.ts';
 import type { NodeControl, Result, WorkerLinkCounters, WorkerNotice } from './control.ts';
@@ -279,19 +280,7 @@ async function main(data: NodeWorkerData): Promise<void> {
   const sys = system;
 
   const plugins = await loadPlugins(config.plugins);
-  for (const { plugin } of plugins) for (const def of plugin.actors ?? []) sys.register(def);
-  for (const { plugin, options } of plugins) {
-    plugin.setup?.({
-      nodeName: node,
-      nodeUid: data.uid,
-      clusterNodes: config.nodes,
-      seed: config.seed,
-      options,
-      disk: sys.disk,
-      register: (def) => sys.register(def),
-      spawn: (under, def, props, opts) => sys.spawn(under, def, props, opts),
-    });
-  }
+  setupPlugins(sys, plugins, { nodeName: node, nodeUid: data.uid, clusterNodes: config.nodes, seed: config.seed });
 
   const control: NodeControl = {
     async spawn(defName, props, options): Promise<Result<ReturnType<ActorSystem['spawn']>>> {
