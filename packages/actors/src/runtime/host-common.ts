@@ -9,7 +9,8 @@ import { isolate } from '../network/partitions.ts';
 import { type NetworkRules, PERFECT_NETWORK } from '../network/rules.ts';
 import type { Fault } from '../network/schedule.ts';
 import type { LoadedPlugin } from '../plugin.ts';
-import type { ActorSystem } from '../system.ts';
+import type { ActorSystem, NodeHost } from '../system.ts';
+import type { EventLoop, Lane } from './loop.ts';
 
 /** Where a runtime keeps its rules, and how it applies a change (validated, published, evented). */
 export interface RuleStore {
@@ -109,4 +110,28 @@ export async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Pr
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The clock, timers and drain trigger of a node whose events run on `lane` of `loop`: the part of
+ * a `NodeHost` every runtime builds the same way. `drain` runs the node's queued actors.
+ */
+export function laneScheduling(loop: EventLoop, lane: Lane, drain: () => void): Pick<NodeHost, 'now' | 'schedule' | 'requestDrain'> {
+  let drainPending = false;
+  const runDrain = (): void => {
+    drainPending = false;
+    drain();
+  };
+  return {
+    now: () => loop.now(),
+    schedule: (atMs, fn) => {
+      const ev = loop.post(atMs, lane, fn);
+      return { cancel: () => loop.cancel(ev) };
+    },
+    requestDrain: () => {
+      if (drainPending) return;
+      drainPending = true;
+      loop.post(loop.now(), lane, runDrain);
+    },
+  };
 }

@@ -23,7 +23,7 @@ import { createRandom, randomHex8, type Random } from '../random.ts';
 import { type ActorRef, type AnyRef, refToString } from '../ref.ts';
 import { admitRestart, newRestartHistory, type RestartHistory } from '../supervisor.ts';
 import { ActorSystem, type Cancellable, emptyCounters, type NodeHost } from '../system.ts';
-import { applyFault, networkControl, setupPlugins, withTimeout } from './host-common.ts';
+import { applyFault, laneScheduling, networkControl, setupPlugins, withTimeout } from './host-common.ts';
 import { EventLoop, Lane } from './loop.ts';
 import { RealTimePump } from './pump.ts';
 
@@ -149,7 +149,6 @@ export class InProcessCluster implements Cluster {
     const lane = slot.lane;
     const loop = this.loop;
     const isCurrent = (): boolean => system !== null && slot.system === system && system.isRunning;
-    let drainPending = false;
     // On the real clock a drain turn also ends after a few ms, so a slow actor cannot hold the
     // event loop; in simulation it must not look at the wall clock, or a run would not replay.
     const shouldYield = loop.isVirtual
@@ -159,7 +158,6 @@ export class InProcessCluster implements Cluster {
           return { start: () => (deadline = performance.now() + 4), check: () => performance.now() > deadline };
         })();
     const drain = (): void => {
-      drainPending = false;
       if (!isCurrent()) return;
       if (shouldYield) {
         shouldYield.start();
@@ -169,16 +167,7 @@ export class InProcessCluster implements Cluster {
       }
     };
     const host: NodeHost = {
-      now: () => loop.now(),
-      schedule: (atMs, fn) => {
-        const ev = loop.post(atMs, lane, fn);
-        return { cancel: () => loop.cancel(ev) };
-      },
-      requestDrain: () => {
-        if (drainPending) return;
-        drainPending = true;
-        loop.post(loop.now(), lane, drain);
-      },
+      ...laneScheduling(loop, lane, drain),
       send: (toNode, env) => {
         // Encode first: an unencodable message throws to the sender even from a halted node.
         const bytes = this.codec.encode(env);

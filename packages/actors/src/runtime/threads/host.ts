@@ -21,7 +21,7 @@ import { createRandom, randomHex8, type Random } from '../../random.ts';
 import type { ActorRef, AnyRef } from '../../ref.ts';
 import { admitRestart, newRestartHistory, type RestartHistory } from '../../supervisor.ts';
 import { ActorSystem, emptyCounters, type NodeHost } from '../../system.ts';
-import { applyFault, networkControl, withTimeout } from '../host-common.ts';
+import { applyFault, laneScheduling, networkControl, withTimeout } from '../host-common.ts';
 import { EventLoop, Lane } from '../loop.ts';
 import { RealTimePump } from '../pump.ts';
 import { fromWireError, type NodeControl, type Result, unwrap, type WireError, type WorkerLinkCounters, type WorkerNotice } from './control.ts';
@@ -155,21 +155,8 @@ export class ThreadsCluster implements Cluster {
       },
     );
     this.pump.afterSlice = () => this.router.flush();
-    let drainPending = false;
     const host: NodeHost = {
-      now: () => this.loop.now(),
-      schedule: (atMs, fn) => {
-        const ev = this.loop.post(atMs, lane, fn);
-        return { cancel: () => this.loop.cancel(ev) };
-      },
-      requestDrain: () => {
-        if (drainPending) return;
-        drainPending = true;
-        this.loop.post(this.loop.now(), lane, () => {
-          drainPending = false;
-          this.hostSystem.drain(4096);
-        });
-      },
+      ...laneScheduling(this.loop, lane, () => this.hostSystem.drain(4096)),
       send: (toNode, env: Envelope, systemLane) => {
         const outcome = this.router.send(toNode, env, this.loop.now(), systemLane ? SYSTEM_LANE : USER_LANE);
         if (outcome === 'sent' || env.kind !== 'user') return;

@@ -15,7 +15,7 @@ import { NetworkModel } from '../../network/model.ts';
 import { loadPlugins } from '../../plugin.ts';
 import { createRandom } from '../../random.ts';
 import { ActorSystem, type NodeHost } from '../../system.ts';
-import { setupPlugins } from '../host-common.ts';
+import { laneScheduling, setupPlugins } from '../host-common.ts';
 import { EventLoop, Lane } from '../loop.ts';
 import { RealTimePump } from '../pump.ts';
 import type { NodeControl, Result, WorkerLinkCounters, WorkerNotice } from './control.ts';
@@ -224,25 +224,13 @@ async function main(data: NodeWorkerData): Promise<void> {
     else if (!paused && lane.paused) loop.resume(lane);
   };
 
-  let drainPending = false;
   let drainDeadline = 0;
   const drainOver = (): boolean => performance.now() > drainDeadline;
-  const drain = (): void => {
-    drainPending = false;
-    drainDeadline = performance.now() + DRAIN_SLICE_MS;
-    system?.drain(DRAIN_BUDGET, drainOver);
-  };
   const host: NodeHost = {
-    now: () => loop.now(),
-    schedule: (atMs, fn) => {
-      const ev = loop.post(atMs, lane, fn);
-      return { cancel: () => loop.cancel(ev) };
-    },
-    requestDrain: () => {
-      if (drainPending) return;
-      drainPending = true;
-      loop.post(loop.now(), lane, drain);
-    },
+    ...laneScheduling(loop, lane, () => {
+      drainDeadline = performance.now() + DRAIN_SLICE_MS;
+      system?.drain(DRAIN_BUDGET, drainOver);
+    }),
     send: (toNode, env: Envelope, systemLane) => {
       const outcome = router.send(toNode, env, loop.now(), systemLane ? SYSTEM_LANE : USER_LANE);
       if (outcome === 'sent' || env.kind !== 'user' || !system) return;
