@@ -74,14 +74,25 @@ export interface BenchGroup {
   run(ctx: BenchContext): Promise<readonly BenchResult[]>;
 }
 
-/** Builds a result from a subject and its baseline, so the ratio is always computed one way. */
-export function result(id: string, unit: string, subject: Measured, baseline: Measured, goal?: Goal): BenchResult {
+/** A named figure: a rate, a latency, a start time. */
+export interface Figure {
+  readonly name: string;
+  readonly value: number;
+}
+
+/** Builds a result from a subject figure and its baseline, so the ratio is always subject / baseline. */
+export function figureResult(id: string, unit: string, subject: Figure, baseline: Figure, goal?: Goal): BenchResult {
   return {
     id,
-    value: subject.rate,
+    value: subject.value,
     unit,
-    vs: { name: baseline.name, value: baseline.rate },
-    ratio: subject.rate / baseline.rate,
+    vs: { name: baseline.name, value: baseline.value },
+    ratio: subject.value / baseline.value,
     ...(goal ? { goal } : {}),
   };
+}
+
+/** Builds a result from two measured rates. */
+export function result(id: string, unit: string, subject: Measured, baseline: Measured, goal?: Goal): BenchResult {
+  return figureResult(id, unit, { name: subject.name, value: subject.rate }, { name: baseline.name, value: baseline.rate }, goal);
 }

@@ -4,7 +4,7 @@
  * percentiles, start times, memory), which `ctx.compare` cannot time.
  */
 import { Worker } from 'node:worker_threads';
-import type { BenchContext, BenchResult, Goal } from '../../../scripts/bench/types.ts';
+import { type BenchContext, type Figure, figureResult } from '../../../scripts/bench/types.ts';
 
 /** Untimed rounds per contender before the timed ones (cold code, first allocations). */
 const WARMUP_ROUNDS = 2;
@@ -46,21 +46,8 @@ export async function terminateAll(workers: readonly Worker[]): Promise<void> {
 }
 
 /** A result where lower is better: `ratio` is subject / baseline, as for rates, so `maxRatio` goals read naturally. */
-export function lowerIsBetter(id: string, unit: string, subject: Figure, baseline: Figure, goal?: Goal): BenchResult {
-  return {
-    id,
-    value: subject.value,
-    unit,
-    vs: { name: baseline.name, value: baseline.value },
-    ratio: subject.value / baseline.value,
-    ...(goal ? { goal } : {}),
-  };
-}
-
-export interface Figure {
-  readonly name: string;
-  readonly value: number;
-}
+export const lowerIsBetter = figureResult;
+export type { Figure };
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
