@@ -20,7 +20,11 @@ export default defineConfig({
         extends: true,
         // Worker threads on two shared cores: files run one at a time, or the workers starve each
         // other and real-time protocols see false timeouts.
-        test: { name: 'threads', include: ['packages/actors/test-threads/**/*.test.ts'], fileParallelism: false, execArgv: ['--expose-gc'] },
+        test: { name: 'threads', include: ['packages/*/test-threads/**/*.test.ts'], fileParallelism: false, execArgv: ['--expose-gc'] },
+      },
+      {
+        extends: true,
+        test: { name: 'gossip', include: ['packages/gossip/test/**/*.test.ts'] },
       },
       {
         extends: true,

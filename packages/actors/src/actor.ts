@@ -119,6 +119,12 @@ export interface ActorContext<M> {
   /** A child's ref by name. */
   child(name: string): AnyRef | undefined;
   /**
+   * Publishes an event on this node's event stream as `{ type: 'custom', topic, data }`, so the
+   * host, tests and dashboards observe what a plugin does (membership changes, repairs). `data`
+   * must be plain data: in threads it crosses to the host by structured clone.
+   */
+  publish(topic: string, data: unknown): void;
+  /**
    * The failure-detector interface: a membership plugin's actor (under `/system`) reports another
    * node incarnation down (its watched actors terminate with `node-down`) or up. Throws
    * `NOT_PERMITTED` from actors under `/user`.

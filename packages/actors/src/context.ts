@@ -157,6 +157,11 @@ export class Context<M> implements ActorContext<M> {
     return c && c.isAlive ? c.ref : undefined;
   }
 
+  publish(topic: string, data: unknown): void {
+    this.assertCurrent();
+    this.sys.publishCustom(topic, data);
+  }
+
   reportReachability(report: ReachabilityReport): void {
     this.assertCurrent();
     this.sys.reportReachability(report, this.cell);

@@ -128,6 +128,14 @@ export interface NetworkChanged extends Base {
   readonly description: string;
 }
 
+/** An event a plugin or an actor published with `ctx.publish` (membership changes, repairs...). */
+export interface CustomEvent extends Base {
+  readonly type: 'custom';
+  /** Names the kind of data, e.g. `gossip.membership`; packages export typed readers for their topics. */
+  readonly topic: string;
+  readonly data: unknown;
+}
+
 /** Every event of the runtime, discriminated by `type`. */
 export type RuntimeEvent =
   | ActorStarted
@@ -140,7 +148,8 @@ export type RuntimeEvent =
   | NodePaused
   | NodeResumed
   | NodeReachability
-  | NetworkChanged;
+  | NetworkChanged
+  | CustomEvent;
 
 export type RuntimeEventType = RuntimeEvent['type'];
 

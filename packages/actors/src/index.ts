@@ -40,6 +40,7 @@ export {
   UnencodableMessageError,
 } from './errors.ts';
 export {
+  type CustomEvent,
   type DeadLetterReason,
   type Directive,
   EventStream,

@@ -847,6 +847,11 @@ export class ActorSystem {
    * watched actors terminate with reason `node-down`) or up again. A report is not a quarantine:
    * refs to that node keep working, and a watcher may watch again.
    */
+  /** Publishes a plugin's event (`ctx.publish`) on this node's stream. */
+  publishCustom(topic: string, data: unknown): void {
+    this.events.publish({ type: 'custom', node: this.name, atMs: this.now(), topic, data });
+  }
+
   reportReachability(report: ReachabilityReport, from?: Cell): void {
     if (from !== undefined && !from.path.startsWith('/system/')) {
       throw new StarlingError('NOT_PERMITTED', `${refToString(from.ref)}: only actors under /system (failure-detector plugins) report reachability`);

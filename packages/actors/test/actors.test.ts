@@ -14,7 +14,7 @@ import {
   type WorkerMsg,
 } from './fixtures/actors.ts';
 import { deadLetters, recordEvents, simCluster, withProbe } from './support/cluster.ts';
-import { simIt } from './support/seed.ts';
+import { simIt } from '../../../scripts/testing/seed.ts';
 
 const echoAsk = (text: string) => (replyTo: ActorRef<string>): EchoMsg => ({ type: 'echo', text, replyTo });
 

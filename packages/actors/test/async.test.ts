@@ -2,7 +2,7 @@ import { describe, expect } from 'vitest';
 import type { ActorRef, AnyRef, RuntimeEvent, SimulationCluster } from '@starling/actors';
 import { type AsyncMsg, oneForAll, oneForOne, slowpoke, type SupervisorMsg, type WorkerMsg } from './fixtures/actors.ts';
 import { recordEvents, simCluster, withProbe } from './support/cluster.ts';
-import { simIt } from './support/seed.ts';
+import { simIt } from '../../../scripts/testing/seed.ts';
 
 const log = (c: SimulationCluster, ref: ActorRef<AsyncMsg>) =>
   c.until(c.ask(ref, (replyTo): AsyncMsg => ({ type: 'get', replyTo }), { timeoutMs: 10_000 }));

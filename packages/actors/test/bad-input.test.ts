@@ -13,7 +13,7 @@ import {
 import { echo, type EchoMsg } from './fixtures/echo-plugin.ts';
 import { badSender, type MakeBadMsg, sender, type SenderMsg, worker, type WorkerMsg } from './fixtures/actors.ts';
 import { deadLetters, recordEvents, simCluster } from './support/cluster.ts';
-import { simIt } from './support/seed.ts';
+import { simIt } from '../../../scripts/testing/seed.ts';
 
 const stillServing = async (c: SimulationCluster, node: string): Promise<void> => {
   const e = await c.spawn(node, echo, undefined);

@@ -7,7 +7,7 @@ import { type ActorRef, type AnyRef, type SimulationCluster } from '@starling/ac
 import { echo } from './fixtures/echo-plugin.ts';
 import { oneForAll, scribe, type ScribeMsg, type SupervisorMsg, worker, type WorkerMsg } from './fixtures/actors.ts';
 import { simCluster } from './support/cluster.ts';
-import { simIt } from './support/seed.ts';
+import { simIt } from '../../../scripts/testing/seed.ts';
 
 const read = (c: SimulationCluster, s: ActorRef<ScribeMsg>, key: string) =>
   c.until(c.ask(s, (replyTo): ScribeMsg => ({ type: 'read', key, replyTo }), { timeoutMs: 1000 }));

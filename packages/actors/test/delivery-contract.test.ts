@@ -6,7 +6,7 @@ import { describe, expect } from 'vitest';
 import type { ActorRef, NetworkRules, SimulationCluster } from '@starling/actors';
 import { sequencer, type SeqMsg } from './fixtures/echo-plugin.ts';
 import { simCluster } from './support/cluster.ts';
-import { simIt } from './support/seed.ts';
+import { simIt } from '../../../scripts/testing/seed.ts';
 
 async function blast(seed: number, network: Partial<NetworkRules>, count = 500): Promise<{ c: SimulationCluster; got: number[] }> {
   const c = await simCluster(seed, { nodes: 2, network });

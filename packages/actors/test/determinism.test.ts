@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect } from 'vitest';
 import { chattyRun } from './support/chatty-run.ts';
-import { simIt } from './support/seed.ts';
+import { simIt } from '../../../scripts/testing/seed.ts';
 
 describe('determinism', () => {
   simIt('the same seed yields an identical event trace, run after run', 2024, async (seed) => {

@@ -4,7 +4,7 @@ import { type ActorRef, createSystem, defineActor, MailboxFullError } from '@sta
 import { Mailbox } from '../src/mailbox.ts';
 import { type AsyncMsg, slowpoke, watcher, type WatcherMsg, worker } from './fixtures/actors.ts';
 import { deadLetters, recordEvents, simCluster } from './support/cluster.ts';
-import { simIt } from './support/seed.ts';
+import { simIt } from '../../../scripts/testing/seed.ts';
 
 describe('Mailbox', () => {
   it('is FIFO through any interleaving of enqueues and dequeues, across growth and wrap-around', () => {

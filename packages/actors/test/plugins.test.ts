@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { selectActor, startCluster, usePlugin } from '@starling/actors';
 import { type GreetingMsg, greetingPlugin } from './fixtures/options-plugin.ts';
 import { failingPlugin, ticks } from './fixtures/failing-plugin.ts';
-import { simIt } from './support/seed.ts';
+import { simIt } from '../../../scripts/testing/seed.ts';
 
 const greeting = (node: string) => selectActor<GreetingMsg>(node, '/system/greeting');
 

@@ -3,7 +3,7 @@ import { type ActorRef, halves, selectActor, type SimulationCluster } from '@sta
 import { echo, type EchoMsg, sequencer, type SeqMsg } from './fixtures/echo-plugin.ts';
 import { ticker, type TickerMsg, worker, type WorkerMsg } from './fixtures/actors.ts';
 import { deadLetters, recordEvents, simCluster } from './support/cluster.ts';
-import { simIt } from './support/seed.ts';
+import { simIt } from '../../../scripts/testing/seed.ts';
 
 const received = (c: SimulationCluster, ref: ActorRef<SeqMsg>) =>
   c.until(c.ask(ref, (replyTo): SeqMsg => ({ type: 'dump', replyTo }), { timeoutMs: 1000 }));

@@ -18,7 +18,7 @@ import {
   type WorkerState,
 } from './fixtures/actors.ts';
 import { recordEvents, simCluster, withProbe } from './support/cluster.ts';
-import { simIt } from './support/seed.ts';
+import { simIt } from '../../../scripts/testing/seed.ts';
 
 const ask = <T>(c: SimulationCluster, ref: ActorRef<SupervisorMsg>, msg: (replyTo: ActorRef<AnyRef>) => SupervisorMsg) =>
   c.until(c.ask(ref, msg, { timeoutMs: 10_000 })) as Promise<T>;

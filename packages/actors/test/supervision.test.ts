@@ -19,7 +19,7 @@ import {
   type WorkerState,
 } from './fixtures/actors.ts';
 import { deadLetters, recordEvents, simCluster, withProbe } from './support/cluster.ts';
-import { simIt } from './support/seed.ts';
+import { simIt } from '../../../scripts/testing/seed.ts';
 
 type Kind<T extends RuntimeEvent['type']> = Extract<RuntimeEvent, { type: T }>;
 const ofType = <T extends RuntimeEvent['type']>(events: readonly RuntimeEvent[], type: T): Kind<T>[] =>

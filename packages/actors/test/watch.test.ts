@@ -3,7 +3,7 @@ import { type ActorRef, type AnyRef, selectActor, type SimulationCluster } from 
 import { echo, type EchoMsg } from './fixtures/echo-plugin.ts';
 import { type ReporterMsg, watcher, type WatcherMsg, worker } from './fixtures/actors.ts';
 import { recordEvents, simCluster } from './support/cluster.ts';
-import { simIt } from './support/seed.ts';
+import { simIt } from '../../../scripts/testing/seed.ts';
 
 const seen = (c: SimulationCluster, w: ActorRef<WatcherMsg>) =>
   c.until(c.ask(w, (replyTo): WatcherMsg => ({ type: 'report', replyTo }), { timeoutMs: 1000 }));

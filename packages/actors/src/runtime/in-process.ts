@@ -671,6 +671,9 @@ export class InProcessCluster implements Cluster {
       case 'network-changed':
         parts.push(String(e.epoch), e.description);
         break;
+      case 'custom':
+        parts.push(e.topic, JSON.stringify(e.data) ?? '');
+        break;
       default:
         break;
     }
