@@ -14,7 +14,7 @@ export {
 } from './events.ts';
 export { Awareness, expectedConfirmations, suspicionBoundsMs, suspicionTimeoutMs } from './lifeguard.ts';
 export { compareStarts, isActive, type MemberIdentity, type MemberInfo, type MemberState, sameStart } from './member.ts';
-export { isSwimMessage, type MemberRecord, type MemberUpdate, type SwimMessage, type SwimMessageType } from './messages.ts';
+export { isMemberIdentity, isSwimMessage, type MemberRecord, type MemberUpdate, type SwimMessage, type SwimMessageType } from './messages.ts';
 export {
   GOSSIP_PATH,
   gossipActor,
@@ -28,6 +28,6 @@ export {
   type ResolvedGossipOptions,
   useGossip,
 } from './plugin.ts';
-export { MembershipTracker } from './tracker.ts';
+export { introduceAll, MembershipTracker } from './tracker.ts';
 export { type Destination, Swim, type SwimCounters, type SwimEffect, TIMER } from './swim.ts';
 export { retransmitLimit, UpdateQueue } from './update-queue.ts';

@@ -35,7 +35,8 @@ const MESSAGE_TYPES: ReadonlySet<string> = new Set(['ping', 'ack', 'ping-req', '
 const UPDATE_KINDS: ReadonlySet<string> = new Set(['alive', 'suspect', 'dead', 'left']);
 const STATES: ReadonlySet<string> = new Set(['alive', 'suspect', 'dead', 'left']);
 
-function isIdentity(x: unknown): x is MemberIdentity {
+/** Checks the shape of a member identity from outside. */
+export function isMemberIdentity(x: unknown): x is MemberIdentity {
   const m = x as MemberIdentity;
   return typeof x === 'object' && x !== null && typeof m.name === 'string' && typeof m.uid === 'string' && Number.isFinite(m.startedAtMs);
 }
@@ -46,13 +47,13 @@ function isIncarnation(x: unknown): x is number {
 
 function isUpdate(x: unknown): x is MemberUpdate {
   const u = x as MemberUpdate;
-  if (typeof x !== 'object' || x === null || !UPDATE_KINDS.has(u.kind) || !isIdentity(u.member) || !isIncarnation(u.incarnation)) return false;
+  if (typeof x !== 'object' || x === null || !UPDATE_KINDS.has(u.kind) || !isMemberIdentity(u.member) || !isIncarnation(u.incarnation)) return false;
   return (u.kind !== 'suspect' && u.kind !== 'dead') || typeof u.from === 'string';
 }
 
 function isRecord(x: unknown): x is MemberRecord {
   const r = x as MemberRecord;
-  return isIdentity(x) && STATES.has(r.state) && isIncarnation(r.incarnation);
+  return isMemberIdentity(x) && STATES.has(r.state) && isIncarnation(r.incarnation);
 }
 
 /**
@@ -62,10 +63,10 @@ function isRecord(x: unknown): x is MemberRecord {
 export function isSwimMessage(x: unknown): x is SwimMessage {
   if (typeof x !== 'object' || x === null) return false;
   const m = x as SwimMessage;
-  if (!MESSAGE_TYPES.has(m.type) || !isIdentity(m.from)) return false;
+  if (!MESSAGE_TYPES.has(m.type) || !isMemberIdentity(m.from)) return false;
   if (m.type === 'push-pull') return Array.isArray(m.members) && m.members.every(isRecord) && typeof m.isReply === 'boolean' && typeof m.isJoin === 'boolean';
   if (!Array.isArray(m.updates) || !m.updates.every(isUpdate)) return false;
   if (m.type === 'gossip') return true;
   if (!Number.isSafeInteger(m.seq)) return false;
-  return (m.type !== 'ping' && m.type !== 'ping-req') || isIdentity(m.target);
+  return (m.type !== 'ping' && m.type !== 'ping-req') || isMemberIdentity(m.target);
 }

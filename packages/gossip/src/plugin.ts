@@ -17,8 +17,8 @@ import {
 } from '@starling/actors';
 import { resolveSwimConfig, type SwimConfig } from './config.ts';
 import { MEMBERSHIP_TOPIC, type MembershipEvent } from './events.ts';
-import type { MemberInfo } from './member.ts';
-import { isSwimMessage, type SwimMessage } from './messages.ts';
+import type { MemberIdentity, MemberInfo } from './member.ts';
+import { isMemberIdentity, isSwimMessage, type SwimMessage } from './messages.ts';
 import { Swim, type SwimCounters, type SwimEffect } from './swim.ts';
 
 /** Where the membership actor lives on every node. */
@@ -62,6 +62,11 @@ export type GossipRequest =
   | { readonly type: 'subscribe'; readonly subscriber: ActorRef<MembershipNotice> }
   | { readonly type: 'unsubscribe'; readonly subscriber: ActorRef<MembershipNotice> }
   | { readonly type: 'snapshot'; readonly replyTo: ActorRef<MembershipSnapshot> }
+  /**
+   * A static bootstrap: these starts of other nodes enter the view alive, without gossip. For
+   * experiments that start from a converged view (see `introduceAll`); a real cluster joins.
+   */
+  | { readonly type: 'introduce'; readonly members: readonly MemberIdentity[] }
   /** Joins (again, after a leave) through these node names. */
   | { readonly type: 'join'; readonly seeds: readonly string[] }
   /** Leaves gracefully; the reply comes once the leave is announced. */
@@ -180,6 +185,13 @@ export const gossipActor = defineActor<GossipMessage, GossipState, { readonly sw
           return state;
         }
         state.swim.join(ctx.now(), msg.seeds);
+        break;
+      case 'introduce':
+        if (!Array.isArray(msg.members) || !msg.members.every(isMemberIdentity)) {
+          state.malformedMessages++;
+          return state;
+        }
+        state.swim.introduce(msg.members, ctx.now());
         break;
       case 'leave':
         state.swim.leave(ctx.now());

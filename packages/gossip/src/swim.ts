@@ -111,6 +111,8 @@ export class Swim {
   private hasStarted = false;
   /** Names of active members other than self; rebuilt when the view changes. */
   private activeCache: string[] | undefined;
+  /** Names of dead (not left) members. */
+  private deadCache: string[] | undefined;
   readonly counters: SwimCounters = { probes: 0, probesFailed: 0, pingReqsSent: 0, suspicionsRaised: 0, refutations: 0, deathsDeclared: 0, messagesSent: 0 };
 
   constructor(
@@ -131,6 +133,8 @@ export class Swim {
     assert(!this.hasStarted, 'start once');
     this.hasStarted = true;
     this.emitEvent({ type: 'member-joined', member: this.info(this.self) });
+    // memberlist's setAlive: our own alive is the first news we spread.
+    this.queue.push(this.aliveUpdate(this.self));
     // Staggered first ticks, so nodes started together do not probe and gossip in lockstep.
     this.setTimer(TIMER.probe, this.random() * this.config.probeIntervalMs);
     this.setTimer(TIMER.gossip, this.random() * this.config.gossipIntervalMs);
@@ -154,6 +158,24 @@ export class Swim {
     this.seeds = seeds.filter((s) => s !== this.self.name);
     this.isJoined = this.seeds.length === 0;
     this.sendJoins();
+  }
+
+  /**
+   * Adds members every node is told about at once (a static bootstrap, for experiments that start
+   * from a converged view): they enter the view alive, without being gossiped, since everyone
+   * hears the same. Known names are left alone.
+   */
+  introduce(members: readonly MemberIdentity[], nowMs: number): void {
+    for (const m of members) {
+      if (m.name === this.self.name || this.members.has(m.name)) continue;
+      const entry: Entry = { name: m.name, uid: m.uid, startedAtMs: m.startedAtMs, incarnation: 0, state: 'alive', stateChangedAtMs: nowMs };
+      this.members.set(entry.name, entry);
+      this.insertIntoProbeList(entry.name);
+      this.emitEvent({ type: 'member-joined', member: this.info(entry) });
+      this.reach(entry, 'up');
+    }
+    this.viewChanged();
+    this.isJoined = true;
   }
 
   /** Leaves gracefully: tells the others (they mark this member `left`, not dead) and stops probing. */
@@ -286,7 +308,8 @@ export class Swim {
     const probe = this.probe;
     if (!probe || probe.isAcked || probe.hasAskedOthers) return;
     probe.hasAskedOthers = true;
-    const helpers = this.sample(this.activeNames().filter((n) => n !== probe.target.name), this.config.indirectChecks);
+    // Only alive members help: a suspected one is likely down, and its missing nack would count against our own health.
+    const helpers = this.sample(this.aliveNames().filter((n) => n !== probe.target.name), this.config.indirectChecks);
     probe.expectedNacks = helpers.length;
     for (const name of helpers) {
       this.counters.pingReqsSent++;
@@ -305,11 +328,9 @@ export class Swim {
     const probe = this.probe;
     if (!probe || probe.seq !== seq || probe.isAcked) return;
     probe.isAcked = true;
-    // Lifeguard: only a prompt, direct ack is evidence that this node is healthy.
-    if (!probe.hasAskedOthers) {
-      this.awareness.apply(-1);
-      this.cancelTimer(TIMER.probeTimeout);
-    }
+    // Lifeguard (as memberlist applies it): a successful probe, direct or relayed, is evidence that this node is healthy.
+    this.awareness.apply(-1);
+    if (!probe.hasAskedOthers) this.cancelTimer(TIMER.probeTimeout);
   }
 
   /** Ends the previous period's probe: unacknowledged means suspected. */
@@ -345,20 +366,19 @@ export class Swim {
 
   private gossipRound(nowMs: number): void {
     if (this.queue.size === 0) return;
-    const candidates = [...this.members.values()].filter(
-      (e) => e !== this.self && (isActive(e.state) || (e.state === 'dead' && nowMs - e.stateChangedAtMs < this.config.gossipToTheDeadMs)),
-    );
-    for (const e of this.sample(candidates, this.config.gossipNodes)) {
+    const candidates = this.activeNames();
+    const recentlyDead = this.deadNames().filter((name) => nowMs - this.members.get(name)!.stateChangedAtMs < this.config.gossipToTheDeadMs);
+    for (const name of this.sample(recentlyDead.length > 0 ? [...candidates, ...recentlyDead] : candidates, this.config.gossipNodes)) {
       const updates = this.piggyback();
       if (updates.length === 0) return;
-      this.send(e, { type: 'gossip', from: this.identity(this.self), updates });
+      this.send(this.destinationOf(name), { type: 'gossip', from: this.identity(this.self), updates });
     }
   }
 
   private pushPullTick(): void {
     if (this.self.state === 'left') return;
     this.setTimer(TIMER.pushPull, this.pushPullIntervalMs());
-    const [name] = this.sample(this.activeNames(), 1);
+    const [name] = this.sample(this.aliveNames(), 1);
     if (name !== undefined) this.send(this.destinationOf(name), this.pushPullMessage(false, false));
   }
 
@@ -416,6 +436,8 @@ export class Swim {
   private applyAlive(u: Extract<MemberUpdate, { kind: 'alive' }>, nowMs: number): void {
     if (u.member.name === this.self.name) return; // news of our own liveness needs no answer
     const e = this.members.get(u.member.name);
+    // The common case by far (news heard again): the same start, nothing newer.
+    if (e && u.incarnation <= e.incarnation && e.uid === u.member.uid && e.startedAtMs === u.member.startedAtMs) return;
     if (!e) {
       const entry: Entry = { ...u.member, incarnation: u.incarnation, state: 'alive', stateChangedAtMs: nowMs };
       this.members.set(entry.name, entry);
@@ -485,7 +507,8 @@ export class Swim {
       k: expectedConfirmations(n, this.config.suspicionMult),
       minMs,
       maxMs,
-      confirmers: new Set(u.from === '' ? [] : [u.from]),
+      // A suspicion from a state exchange has no sender: we raise it ourselves (memberlist's `From: self`).
+      confirmers: new Set([u.from === '' ? this.self.name : u.from]),
     };
     this.suspicions.set(e.name, s);
     this.rearmSuspicion(s, nowMs);
@@ -516,7 +539,13 @@ export class Swim {
 
   /** SWIM §4.2: a member that hears it is suspected or dead raises its incarnation and says it is alive. */
   private refute(rumouredIncarnation: number, nowMs: number): void {
-    if (rumouredIncarnation < this.self.incarnation || this.self.state === 'left') return;
+    if (this.self.state === 'left') return;
+    if (rumouredIncarnation < this.self.incarnation) {
+      // Already refuted, but this member has not heard it (our alive may have run out of
+      // retransmits): say it again, without raising the incarnation.
+      this.queue.push(this.aliveUpdate(this.self));
+      return;
+    }
     this.self.incarnation = rumouredIncarnation + 1;
     this.self.stateChangedAtMs = nowMs;
     this.counters.refutations++;
@@ -595,15 +624,32 @@ export class Swim {
   }
 
   private activeNames(): string[] {
-    if (!this.activeCache) {
-      this.activeCache = [];
-      for (const e of this.members.values()) if (e !== this.self && isActive(e.state)) this.activeCache.push(e.name);
+    if (!this.activeCache) this.rebuildCaches();
+    return this.activeCache!;
+  }
+
+  private aliveNames(): string[] {
+    return this.activeNames().filter((name) => this.members.get(name)!.state === 'alive');
+  }
+
+  private deadNames(): string[] {
+    if (!this.deadCache) this.rebuildCaches();
+    return this.deadCache!;
+  }
+
+  private rebuildCaches(): void {
+    this.activeCache = [];
+    this.deadCache = [];
+    for (const e of this.members.values()) {
+      if (e === this.self) continue;
+      if (isActive(e.state)) this.activeCache.push(e.name);
+      else if (e.state === 'dead') this.deadCache.push(e.name);
     }
-    return this.activeCache;
   }
 
   private viewChanged(): void {
     this.activeCache = undefined;
+    this.deadCache = undefined;
   }
 
   /** memberlist inserts a new member at a random place in the probe order, so it is probed within one round. */

@@ -3,7 +3,7 @@
  */
 import type { Cluster, EventStream } from '@starling/actors';
 import { onMembership, type ObservedMembershipEvent } from './events.ts';
-import type { MemberInfo } from './member.ts';
+import type { MemberIdentity, MemberInfo } from './member.ts';
 import { gossipRef, type GossipRequest } from './plugin.ts';
 
 /**
@@ -80,4 +80,22 @@ export class MembershipTracker {
     if (e.type === 'member-reaped') view.delete(e.member.name);
     else view.set(e.member.name, e.member);
   }
+}
+
+/**
+ * Tells every running node about every other at once (a static bootstrap), so an experiment
+ * starts from a converged view without the O(n² log n) gossip of n simultaneous joins. Start the
+ * cluster with `joinAtStart: false` to skip the joins altogether.
+ */
+export async function introduceAll(cluster: Cluster, options: { timeoutMs?: number } = {}): Promise<void> {
+  const running = cluster.nodes.filter((n) => cluster.nodeState(n) === 'running');
+  const snapshots = await cluster.until(
+    Promise.all(running.map((node) => cluster.ask(gossipRef(node), (replyTo): GossipRequest => ({ type: 'snapshot', replyTo }), { timeoutMs: options.timeoutMs ?? 5_000 }))),
+  );
+  const members: MemberIdentity[] = [];
+  for (const snap of snapshots) {
+    const self = snap.members.find((m) => m.name === snap.node);
+    if (self) members.push({ name: self.name, uid: self.uid, startedAtMs: self.startedAtMs });
+  }
+  for (const node of running) cluster.tell(gossipRef(node), { type: 'introduce', members });
 }

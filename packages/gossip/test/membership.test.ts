@@ -3,13 +3,14 @@
  * fault injection, membership events and snapshots. Seeds are printed on failure and replayed
  * with STARLING_SEED.
  */
-import { type ActorRef, halves, type SimulationCluster, startCluster } from '@starling/actors';
+import { halves, type SimulationCluster, startCluster } from '@starling/actors';
 import { describe, expect } from 'vitest';
 import { simIt } from '../../../scripts/testing/seed.ts';
 import {
   DEFAULT_SWIM_CONFIG,
   type GossipOptions,
   gossipRef,
+  type GossipRequest,
   type MembershipSnapshot,
   MembershipTracker,
   onMembership,
@@ -39,7 +40,7 @@ function allSee(tracker: MembershipTracker, observers: readonly string[], member
 }
 
 function snapshot(cluster: SimulationCluster, node: string): Promise<MembershipSnapshot> {
-  return cluster.until(cluster.ask(gossipRef(node), (replyTo: ActorRef<MembershipSnapshot>) => ({ type: 'snapshot', replyTo }), { timeoutMs: 5_000 }));
+  return cluster.until(cluster.ask<GossipRequest, MembershipSnapshot>(gossipRef(node), (replyTo) => ({ type: 'snapshot', replyTo }), { timeoutMs: 5_000 }));
 }
 
 describe('SWIM membership in simulation', () => {
@@ -122,7 +123,7 @@ describe('SWIM membership in simulation', () => {
     onMembership(cluster.events, (e) => {
       if (e.type === 'member-dead') deaths.push(`${e.observer}: ${e.member.name}`);
     });
-    await cluster.until(cluster.ask(gossipRef('n4'), (replyTo: ActorRef<{ type: 'left' }>) => ({ type: 'leave', replyTo }), { timeoutMs: 5_000 }));
+    await cluster.until(cluster.ask<GossipRequest, { readonly type: 'left' }>(gossipRef('n4'), (replyTo) => ({ type: 'leave', replyTo }), { timeoutMs: 5_000 }));
     const others = nodes.filter((n) => n !== 'n4');
     expect(await cluster.runUntil(() => allSee(tracker, others, ['n4'], 'left'), { timeoutMs: 10_000 })).toBe(true);
     // A left member is not probed, so nobody mistakes its silence for a death, even once it is gone.

@@ -2,10 +2,10 @@
  * The gossip plugin as users meet it: cross-node `watch` with gossip as the failure detector,
  * membership subscriptions, options validation, and bad input that must not take the node down.
  */
-import { type ActorRef, InvalidArgumentError, selectActor, startCluster, usePlugin } from '@starling/actors';
+import { InvalidArgumentError, selectActor, startCluster, usePlugin } from '@starling/actors';
 import { describe, expect, it } from 'vitest';
 import { simIt } from '../../../scripts/testing/seed.ts';
-import { gossipRef, type MembershipSnapshot, MembershipTracker, resolveSwimConfig, useGossip } from '../src/index.ts';
+import { gossipRef, type GossipRequest, type MembershipSnapshot, MembershipTracker, resolveSwimConfig, useGossip } from '../src/index.ts';
 import { subscriber, type SubscriberMsg, testActorsPlugin, watcher, type WatcherMsg } from './fixtures/actors.ts';
 
 async function converged(seed: number, nodes = 4, trace = false) {
@@ -69,7 +69,7 @@ describe('gossip plugin', () => {
     ];
     for (const msg of junk) cluster.tell(target, msg);
     await cluster.runFor(100);
-    const snap = await cluster.until(cluster.ask(gossipRef('n2'), (replyTo: ActorRef<MembershipSnapshot>) => ({ type: 'snapshot', replyTo }), { timeoutMs: 1_000 }));
+    const snap = await cluster.until(cluster.ask<GossipRequest, MembershipSnapshot>(gossipRef('n2'), (replyTo) => ({ type: 'snapshot', replyTo }), { timeoutMs: 1_000 }));
     expect(snap.counters.malformedMessages).toBe(junk.length);
     // Nothing was restarted and the view is intact.
     expect(snap.members.every((m) => m.state === 'alive')).toBe(true);
