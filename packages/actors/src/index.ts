@@ -69,7 +69,7 @@ export {
 } from './network/schedule.ts';
 export { definePlugin, type Plugin, type PluginContext, type PluginSpec, usePlugin } from './plugin.ts';
 export { createRandom, hashString, type Random, shuffled } from './random.ts';
-export { type ActorRef, type AnyRef, refToString, sameRef, selectActor } from './ref.ts';
+export { type ActorRef, type AnyRef, isActorRef, refToString, sameRef, selectActor } from './ref.ts';
 export { createSystem, type LocalSystem, startCluster } from './start.ts';
 export {
   type BackoffOptions,

@@ -29,6 +29,13 @@ export function selectActor<M>(node: string, path: string): ActorRef<M> {
   return { node, nodeUid: '', path, uid: 0 };
 }
 
+/** True when `x` has the shape of a ref: plain data from another node is checked with this before it is used as an address. */
+export function isActorRef(x: unknown): x is AnyRef {
+  if (typeof x !== 'object' || x === null) return false;
+  const r = x as AnyRef;
+  return typeof r.node === 'string' && typeof r.nodeUid === 'string' && typeof r.path === 'string' && Number.isSafeInteger(r.uid);
+}
+
 /** True when the ref is a selection (matches any incarnation). */
 export function isSelection(ref: AnyRef): boolean {
   return ref.uid === 0;

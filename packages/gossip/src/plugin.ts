@@ -11,6 +11,7 @@ import {
   defineActor,
   definePlugin,
   InvalidArgumentError,
+  isActorRef,
   type PluginSpec,
   selectActor,
   type Terminated,
@@ -107,6 +108,23 @@ function snapshotOf(state: GossipState, ctx: ActorContext<GossipMessage>): Membe
   };
 }
 
+/** Requests carry refs to reply to; a request from another node may lack them (types vanish across nodes). */
+function isWellFormedRequest(msg: GossipMessage): boolean {
+  switch (msg.type) {
+    case 'subscribe':
+    case 'unsubscribe':
+      return isActorRef(msg.subscriber);
+    case 'snapshot':
+      return isActorRef(msg.replyTo);
+    case 'leave':
+      return msg.replyTo === undefined || isActorRef(msg.replyTo);
+    case 'swim-timer':
+      return typeof msg.key === 'string';
+    default:
+      return true;
+  }
+}
+
 /** Carries out what the protocol asked for. */
 function apply(state: GossipState, ctx: ActorContext<GossipMessage>): void {
   for (const effect of state.swim.takeEffects()) carryOut(effect, state, ctx);
@@ -149,6 +167,10 @@ export const gossipActor = defineActor<GossipMessage, GossipState, { readonly sw
   },
   receive(state, msg, ctx) {
     if (typeof msg !== 'object' || msg === null) {
+      state.malformedMessages++;
+      return state;
+    }
+    if (!isWellFormedRequest(msg)) {
       state.malformedMessages++;
       return state;
     }

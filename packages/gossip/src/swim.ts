@@ -176,6 +176,8 @@ export class Swim {
     }
     this.viewChanged();
     this.isJoined = true;
+    // The first exchange was timed for a view of one; re-time it for the size now known.
+    if (this.self.state !== 'left') this.setTimer(TIMER.pushPull, this.pushPullIntervalMs() * (0.5 + this.random()));
   }
 
   /** Leaves gracefully: tells the others (they mark this member `left`, not dead) and stops probing. */

@@ -65,6 +65,11 @@ describe('gossip plugin', () => {
       { type: 'gossip', from: { name: 'n1', uid: 'u', startedAtMs: 0 }, updates: [{ kind: 'dead', member: { name: 'n3' } }] },
       { type: 'push-pull', from: { name: 'n1', uid: 'u', startedAtMs: 0 }, members: [{ name: 'n3', state: 'zombie' }], isReply: false, isJoin: false },
       { type: 'join', seeds: 'n1' },
+      { type: 'subscribe' },
+      { type: 'snapshot', replyTo: 'n1' },
+      { type: 'leave', replyTo: 7 },
+      { type: 'introduce', members: [{ name: 'n9' }] },
+      { type: 'swim-timer' },
       { type: 'no-such-request' },
     ];
     for (const msg of junk) cluster.tell(target, msg);

@@ -76,7 +76,8 @@ export class NetworkModel {
   private seqs: Float64Array;
   private lastAt: Float64Array;
   private linkIds: Uint32Array;
-  private counters: LinkCounters[];
+  private hasLinkId: Uint8Array;
+  private counters: (LinkCounters | undefined)[];
 
   constructor(
     nodes: readonly string[],
@@ -90,6 +91,7 @@ export class NetworkModel {
     this.seqs = new Float64Array(0);
     this.lastAt = new Float64Array(0);
     this.linkIds = new Uint32Array(0);
+    this.hasLinkId = new Uint8Array(0);
     this.counters = [];
     this.resize();
   }
@@ -102,24 +104,24 @@ export class NetworkModel {
     this.resize(old);
   }
 
-  private resize(old?: { n: number; seqs: Float64Array; lastAt: Float64Array; counters: LinkCounters[] }): void {
+  private resize(old?: { n: number; seqs: Float64Array; lastAt: Float64Array; counters: (LinkCounters | undefined)[] }): void {
     const n = this.nodes.length;
     this.index = new Map(this.nodes.map((name, i) => [name, i]));
     this.seqs = new Float64Array(n * n);
     this.lastAt = new Float64Array(n * n);
+    // Link ids and counters are made on a link's first message: a 1000-node simulation has a
+    // million links, most of which never carry anything (a sparse protocol such as SWIM).
     this.linkIds = new Uint32Array(n * n);
-    this.counters = new Array<LinkCounters>(n * n);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        const k = i * n + j;
-        this.linkIds[k] = hashString(`${this.nodes[i]}->${this.nodes[j]}`);
-        if (old && i < old.n && j < old.n) {
+    this.hasLinkId = new Uint8Array(n * n);
+    this.counters = new Array<LinkCounters | undefined>(n * n);
+    if (old) {
+      for (let i = 0; i < old.n; i++) {
+        for (let j = 0; j < old.n; j++) {
+          const k = i * n + j;
           const ok = i * old.n + j;
           this.seqs[k] = old.seqs[ok]!;
           this.lastAt[k] = old.lastAt[ok]!;
-          this.counters[k] = old.counters[ok]!;
-        } else {
-          this.counters[k] = newLinkCounters();
+          this.counters[k] = old.counters[ok];
         }
       }
     }
@@ -169,7 +171,7 @@ export class NetworkModel {
     if (i === undefined || j === undefined) return { kind: 'drop', cause: 'unknown-node' };
     const n = this.nodes.length;
     const k = i * n + j;
-    const c = this.counters[k]!;
+    const c = this.countersAt(k);
     c.sent++;
     c.bytes += bytes;
     const seq = this.seqs[k]!;
@@ -181,7 +183,7 @@ export class NetworkModel {
       return { kind: 'drop', cause };
     }
     const r = this.rulesValue;
-    const link = this.linkIds[k]!;
+    const link = this.linkIdAt(k, i, j);
     if (r.lossProbability > 0 && hashUniform(this.seed, link, seq, DRAW_LOSS) < r.lossProbability) {
       c.dropped.loss++;
       return { kind: 'drop', cause: 'loss' };
@@ -220,7 +222,7 @@ export class NetworkModel {
     const j = this.index.get(to);
     if (i === undefined || j === undefined) return;
     const k = i * this.nodes.length + j;
-    const c = this.counters[k]!;
+    const c = this.countersAt(k);
     c.sent += count;
     c.bytes += bytes;
     this.seqs[k] = this.seqs[k]! + count;
@@ -244,7 +246,25 @@ export class NetworkModel {
     const i = this.index.get(from);
     const j = this.index.get(to);
     if (i === undefined || j === undefined) return undefined;
-    return this.counters[i * this.nodes.length + j];
+    return this.countersAt(i * this.nodes.length + j);
+  }
+
+  private countersAt(k: number): LinkCounters {
+    let c = this.counters[k];
+    if (c === undefined) {
+      c = newLinkCounters();
+      this.counters[k] = c;
+    }
+    return c;
+  }
+
+  /** The link's id in the fate draws: a hash of its name, so fates do not depend on node order. */
+  private linkIdAt(k: number, i: number, j: number): number {
+    if (this.hasLinkId[k] === 0) {
+      this.linkIds[k] = hashString(`${this.nodes[i]}->${this.nodes[j]}`);
+      this.hasLinkId[k] = 1;
+    }
+    return this.linkIds[k]!;
   }
 
   /** A copy of every link's counters, keyed `from->to`, links that carried traffic only. */
@@ -253,8 +273,8 @@ export class NetworkModel {
     const n = this.nodes.length;
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
-        const c = this.counters[i * n + j]!;
-        if (c.sent === 0) continue;
+        const c = this.counters[i * n + j];
+        if (c === undefined || c.sent === 0) continue;
         out[`${this.nodes[i]}->${this.nodes[j]}`] = { ...c, dropped: { ...c.dropped } };
       }
     }
