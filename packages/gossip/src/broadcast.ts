@@ -53,7 +53,7 @@ export interface BroadcastConfig {
 
 export const DEFAULT_BROADCAST_CONFIG: BroadcastConfig = { roundMs: 50, k: 6, antiEntropyIntervalMs: 500, publishDeliveries: false };
 
-/** A delivered value. `id` is unique cluster-wide: the origin's node uid and a sequence number. */
+/** A delivered value. `id` is unique cluster-wide: the origin's node uid, a tag of the broadcast actor's start, and a sequence number. */
 export interface BroadcastValue<V = unknown> {
   readonly id: string;
   readonly origin: string;
@@ -111,6 +111,11 @@ interface BroadcastState {
   readonly subscribers: ActorRef<BroadcastNotice>[];
   /** Member states from the membership plugin, when it runs. */
   readonly members: Map<string, MemberState>;
+  /**
+   * The node uid and a random tag drawn at this actor's start: a restart of the actor (its
+   * sequence starts over) must never mint an id the cluster already holds.
+   */
+  readonly idPrefix: string;
   nextSeq: number;
   malformedMessages: number;
 }
@@ -175,6 +180,13 @@ function updatePeers(state: BroadcastState, self: string): void {
   state.antiEntropy.setPeers(reachable);
 }
 
+const MEMBER_STATES: ReadonlySet<string> = new Set(['alive', 'suspect', 'dead', 'left']);
+
+function isMemberInfo(x: unknown): x is { readonly name: string; readonly state: MemberState } {
+  const m = x as { name?: unknown; state?: unknown };
+  return typeof x === 'object' && x !== null && typeof m.name === 'string' && typeof m.state === 'string' && MEMBER_STATES.has(m.state);
+}
+
 const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
 
 function isValues(x: unknown): boolean {
@@ -233,6 +245,7 @@ export const broadcastActor = defineActor<BroadcastMessage, BroadcastState, { re
       order: [],
       subscribers: [],
       members: new Map(),
+      idPrefix: `${ctx.nodeUid}.${Math.floor(ctx.random() * 0x1_0000_0000).toString(16).padStart(8, '0')}`,
       nextSeq: 1,
       malformedMessages: 0,
     };
@@ -275,7 +288,7 @@ export const broadcastActor = defineActor<BroadcastMessage, BroadcastState, { re
       }
       case 'broadcast': {
         if (msg.replyTo !== undefined && !isActorRef(msg.replyTo)) break;
-        const id = `${ctx.nodeUid}:${state.nextSeq++}`;
+        const id = `${state.idPrefix}:${state.nextSeq++}`;
         const payload: Payload = { origin: ctx.nodeName, value: msg.value };
         const step = state.rumor.update(id, payload, cycle);
         carryOutRumor(state, step.sends, ctx);
@@ -301,16 +314,19 @@ export const broadcastActor = defineActor<BroadcastMessage, BroadcastState, { re
         }
         return state;
       case 'terminated': {
+        if (!isActorRef(msg.ref)) break;
         const at = state.subscribers.findIndex((s) => sameRef(s, msg.ref));
         if (at >= 0) state.subscribers.splice(at, 1);
         return state;
       }
       case 'membership-snapshot':
+        if (!Array.isArray(msg.members) || !msg.members.every(isMemberInfo)) break;
         state.members.clear();
         for (const m of msg.members) state.members.set(m.name, m.state);
         updatePeers(state, ctx.nodeName);
         return state;
       case 'membership-event': {
+        if (typeof msg.event !== 'object' || msg.event === null || typeof msg.event.type !== 'string' || !isMemberInfo(msg.event.member)) break;
         const { member } = msg.event;
         if (msg.event.type === 'member-reaped') state.members.delete(member.name);
         else state.members.set(member.name, member.state);
