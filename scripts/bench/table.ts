@@ -14,8 +14,8 @@ export function isGoalMet(r: BenchResult): boolean | undefined {
 /** `>= 0.7x`, `<= 1.3x`, or both. */
 function formatGoal(goal: BenchResult['goal']): string {
   const parts: string[] = [];
-  if (goal?.minRatio !== undefined) parts.push(`>= ${goal.minRatio}x`);
-  if (goal?.maxRatio !== undefined) parts.push(`<= ${goal.maxRatio}x`);
+  if (goal?.minRatio !== undefined) parts.push(`>= ${Number(goal.minRatio.toPrecision(3))}x`);
+  if (goal?.maxRatio !== undefined) parts.push(`<= ${Number(goal.maxRatio.toPrecision(3))}x`);
   return parts.length === 0 ? '-' : parts.join(', ');
 }
 

@@ -18,10 +18,14 @@ import {
   type AnyRef,
   defineActor,
   definePlugin,
+  Codec,
+  type ErrorCode,
   InvalidArgumentError,
   isActorRef,
+  MessageTooLargeError,
   type PluginSpec,
   selectActor,
+  StarlingError,
   type Terminated,
 } from '@starling/actors';
 import { AntiEntropySite, type AntiEntropyMessage } from './anti-entropy.ts';
@@ -49,9 +53,15 @@ export interface BroadcastConfig {
   readonly antiEntropyIntervalMs: number;
   /** Publish a `custom` event (topic {@link BROADCAST_TOPIC}) for every value a node learns. Default false. */
   readonly publishDeliveries: boolean;
+  /**
+   * Largest encoded value accepted by `broadcast`, in bytes. Default 64 KiB: far below the
+   * cluster's 1 MiB message limit, so a value always fits a message alone; the broadcast is for
+   * events and small facts, not bulk data.
+   */
+  readonly maxValueBytes: number;
 }
 
-export const DEFAULT_BROADCAST_CONFIG: BroadcastConfig = { roundMs: 50, k: 6, antiEntropyIntervalMs: 500, publishDeliveries: false };
+export const DEFAULT_BROADCAST_CONFIG: BroadcastConfig = { roundMs: 50, k: 6, antiEntropyIntervalMs: 500, publishDeliveries: false, maxValueBytes: 64 * 1024 };
 
 /** A delivered value. `id` is unique cluster-wide: the origin's node uid, a tag of the broadcast actor's start, and a sequence number. */
 export interface BroadcastValue<V = unknown> {
@@ -69,24 +79,33 @@ export interface BroadcastDelivery {
 /** What subscribers receive. */
 export type BroadcastNotice = { readonly type: 'broadcast-delivered' } & BroadcastValue;
 
-/** The reply to a `broadcast` request. */
+/** The reply to a `broadcast` request that was accepted. */
 export interface BroadcastOk {
   readonly type: 'broadcast-ok';
   readonly id: string;
 }
 
-/** The reply to a `read`: every value the node has, in the order it learned them. */
+/** The reply to a `broadcast` request whose value cannot travel: `UNENCODABLE_MESSAGE`, or `MESSAGE_TOO_LARGE` past `maxValueBytes`. */
+export interface BroadcastRejected {
+  readonly type: 'broadcast-rejected';
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** The reply to a `read`: values in the order the node learned them; one reply carries what fits one message. */
 export interface BroadcastValues {
   readonly type: 'broadcast-values';
   readonly values: readonly BroadcastValue[];
+  /** Present when more values follow: read again from this index. */
+  readonly nextIndex?: number;
 }
 
 /** Requests the broadcast actor serves. */
 export type BroadcastRequest =
   /** Spreads `value` to every node; the reply (if asked) carries its id. */
-  | { readonly type: 'broadcast'; readonly value: unknown; readonly replyTo?: ActorRef<BroadcastOk> }
-  /** Every value this node has, in the order it learned them. */
-  | { readonly type: 'read'; readonly replyTo: ActorRef<BroadcastValues> }
+  | { readonly type: 'broadcast'; readonly value: unknown; readonly replyTo?: ActorRef<BroadcastOk | BroadcastRejected> }
+  /** The values this node has, in the order it learned them, from `fromIndex` (default 0) on, as many as fit one message. */
+  | { readonly type: 'read'; readonly replyTo: ActorRef<BroadcastValues>; readonly fromIndex?: number }
   /** Sends the subscriber every value this node learns from now on, until it stops. */
   | { readonly type: 'subscribe'; readonly subscriber: ActorRef<BroadcastNotice> };
 
@@ -117,7 +136,12 @@ interface BroadcastState {
    */
   readonly idPrefix: string;
   nextSeq: number;
+  /** Measures values against `maxValueBytes`. */
+  readonly valueCodec: Codec;
   malformedMessages: number;
+  rejectedValues: number;
+  /** Messages that could not be sent even split (a digest past the size limit). */
+  oversizedMessages: number;
 }
 
 /** The typed ref of a node's broadcast actor. */
@@ -129,8 +153,68 @@ function cycleOf(ctx: ActorContext<BroadcastMessage>, config: BroadcastConfig): 
   return Math.floor(ctx.now() / config.roundMs);
 }
 
-function send(ctx: ActorContext<BroadcastMessage>, to: string, wire: BroadcastWire): void {
-  ctx.tell(selectActor<BroadcastWire>(to, BROADCAST_PATH), wire);
+/** Replies to a read with the values from `from` on, as many as fit one message; `nextIndex` says where to go on. */
+function replyWithValues(state: BroadcastState, ctx: ActorContext<BroadcastMessage>, replyTo: ActorRef<BroadcastValues>, from: number): void {
+  let count = state.order.length - from;
+  for (;;) {
+    const values: BroadcastValue[] = [];
+    for (const id of state.order.slice(from, from + Math.max(0, count))) {
+      const payload = state.antiEntropy.entry(id)!.update.value;
+      values.push({ id, origin: payload.origin, value: payload.value });
+    }
+    const end = from + values.length;
+    try {
+      ctx.tell(replyTo, end < state.order.length ? { type: 'broadcast-values', values, nextIndex: end } : { type: 'broadcast-values', values });
+      return;
+    } catch (err) {
+      // Values are at most maxValueBytes each, so a reply of one always fits.
+      if (!(err instanceof MessageTooLargeError) || count <= 1) throw err;
+      count = Math.ceil(count / 2);
+    }
+  }
+}
+
+/**
+ * Sends one wire message. A batch past the cluster's `maxMessageBytes` is split in halves until
+ * each part fits: batches of values are the protocol's choice, not the application's, and a value
+ * alone always fits (`maxValueBytes` is checked at `broadcast`). A digest too large to send (tens
+ * of thousands of ids) skips this exchange and is counted.
+ */
+function send(state: BroadcastState, ctx: ActorContext<BroadcastMessage>, to: string, wire: BroadcastWire): void {
+  try {
+    ctx.tell(selectActor<BroadcastWire>(to, BROADCAST_PATH), wire);
+  } catch (err) {
+    if (!(err instanceof MessageTooLargeError)) throw err;
+    const halves = splitWire(wire);
+    if (halves === undefined) {
+      state.oversizedMessages++;
+      return;
+    }
+    for (const part of halves) send(state, ctx, to, part);
+  }
+}
+
+/** Two messages that together say what `wire` says, or undefined when it cannot be split. */
+function splitWire(wire: BroadcastWire): BroadcastWire[] | undefined {
+  const half = <T>(xs: readonly T[]): [T[], T[]] => [xs.slice(0, Math.ceil(xs.length / 2)), xs.slice(Math.ceil(xs.length / 2))];
+  const m = wire.msg;
+  if (wire.type === 'bc-rumor' && m.type === 'rumor-push' && m.rumors.length > 1) {
+    const [a, b] = half(m.rumors);
+    return [
+      { type: 'bc-rumor', from: wire.from, msg: { type: 'rumor-push', rumors: a } },
+      { type: 'bc-rumor', from: wire.from, msg: { type: 'rumor-push', rumors: b } },
+    ];
+  }
+  if (wire.type === 'bc-anti-entropy' && (m.type === 'ae-reply' || m.type === 'ae-updates') && m.updates.length > 1) {
+    const [a, b] = half(m.updates);
+    // The reply's `wants` travel with the first part; the rest is plain updates, which the initiator learns the same way.
+    const first: AntiEntropyMessage<string, Payload> = m.type === 'ae-reply' ? { type: 'ae-reply', updates: a, wants: m.wants } : { type: 'ae-updates', updates: a };
+    return [
+      { type: 'bc-anti-entropy', from: wire.from, msg: first },
+      { type: 'bc-anti-entropy', from: wire.from, msg: { type: 'ae-updates', updates: b } },
+    ];
+  }
+  return undefined;
 }
 
 /** Records newly learned values and cross-feeds them between the two epidemics. */
@@ -155,11 +239,11 @@ function learned(state: BroadcastState, ids: readonly string[], from: 'rumor' | 
 }
 
 function carryOutRumor(state: BroadcastState, sends: ReturnType<RumorSite<string, Payload, string>['tick']>['sends'], ctx: ActorContext<BroadcastMessage>): void {
-  for (const s of sends) send(ctx, s.to, { type: 'bc-rumor', from: ctx.nodeName, msg: s.msg });
+  for (const s of sends) send(state, ctx, s.to, { type: 'bc-rumor', from: ctx.nodeName, msg: s.msg });
 }
 
-function carryOutAntiEntropy(sends: ReturnType<AntiEntropySite<string, Payload, string>['tick']>['sends'], ctx: ActorContext<BroadcastMessage>): void {
-  for (const s of sends) send(ctx, s.to, { type: 'bc-anti-entropy', from: ctx.nodeName, msg: s.msg });
+function carryOutAntiEntropy(state: BroadcastState, sends: ReturnType<AntiEntropySite<string, Payload, string>['tick']>['sends'], ctx: ActorContext<BroadcastMessage>): void {
+  for (const s of sends) send(state, ctx, s.to, { type: 'bc-anti-entropy', from: ctx.nodeName, msg: s.msg });
 }
 
 /**
@@ -247,7 +331,10 @@ export const broadcastActor = defineActor<BroadcastMessage, BroadcastState, { re
       members: new Map(),
       idPrefix: `${ctx.nodeUid}.${Math.floor(ctx.random() * 0x1_0000_0000).toString(16).padStart(8, '0')}`,
       nextSeq: 1,
+      valueCodec: new Codec({ maxMessageBytes: props.config.maxValueBytes }),
       malformedMessages: 0,
+      rejectedValues: 0,
+      oversizedMessages: 0,
     };
   },
   onStart(state, ctx) {
@@ -270,7 +357,7 @@ export const broadcastActor = defineActor<BroadcastMessage, BroadcastState, { re
         return state;
       }
       case 'bc-anti-entropy-round':
-        carryOutAntiEntropy(state.antiEntropy.tick(cycle).sends, ctx);
+        carryOutAntiEntropy(state, state.antiEntropy.tick(cycle).sends, ctx);
         return state;
       case 'bc-rumor': {
         if (!isWire(msg) || !msg.msg.type.startsWith('rumor-')) break;
@@ -282,12 +369,21 @@ export const broadcastActor = defineActor<BroadcastMessage, BroadcastState, { re
       case 'bc-anti-entropy': {
         if (!isWire(msg) || !msg.msg.type.startsWith('ae-')) break;
         const step = state.antiEntropy.receive(msg.from, msg.msg, cycle);
-        carryOutAntiEntropy(step.sends, ctx);
+        carryOutAntiEntropy(state, step.sends, ctx);
         learned(state, step.learned, 'anti-entropy', ctx);
         return state;
       }
       case 'broadcast': {
         if (msg.replyTo !== undefined && !isActorRef(msg.replyTo)) break;
+        // Refuse now what could never travel, rather than acknowledge it and fail later.
+        try {
+          state.valueCodec.encode(msg.value);
+        } catch (err) {
+          const code = err instanceof StarlingError ? err.code : 'UNENCODABLE_MESSAGE';
+          state.rejectedValues++;
+          if (msg.replyTo) ctx.tell(msg.replyTo, { type: 'broadcast-rejected', code, message: (err as Error).message });
+          return state;
+        }
         const id = `${state.idPrefix}:${state.nextSeq++}`;
         const payload: Payload = { origin: ctx.nodeName, value: msg.value };
         const step = state.rumor.update(id, payload, cycle);
@@ -297,13 +393,9 @@ export const broadcastActor = defineActor<BroadcastMessage, BroadcastState, { re
         return state;
       }
       case 'read': {
-        if (!isActorRef(msg.replyTo)) break;
-        const values: BroadcastValue[] = [];
-        for (const id of state.order) {
-          const payload = state.antiEntropy.entry(id)!.update.value;
-          values.push({ id, origin: payload.origin, value: payload.value });
-        }
-        ctx.tell(msg.replyTo, { type: 'broadcast-values', values });
+        const from = msg.fromIndex ?? 0;
+        if (!isActorRef(msg.replyTo) || !Number.isSafeInteger(from) || from < 0) break;
+        replyWithValues(state, ctx, msg.replyTo, from);
         return state;
       }
       case 'subscribe':

@@ -24,6 +24,7 @@ export {
   type BroadcastMessage,
   type BroadcastNotice,
   type BroadcastOk,
+  type BroadcastRejected,
   broadcastPlugin,
   broadcastRef,
   type BroadcastRequest,

@@ -27,13 +27,15 @@ export interface MemberInfo extends MemberIdentity {
 
 /** Compares two starts of one node: negative when `a` is older. */
 export function compareStarts(a: MemberIdentity, b: MemberIdentity): number {
+  // One node uid is one start, whatever time its reporter read (the uid is the identity).
+  if (a.uid === b.uid) return 0;
   if (a.startedAtMs !== b.startedAtMs) return a.startedAtMs - b.startedAtMs;
   return a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0;
 }
 
 /** True when both name the same start of the same node. */
 export function sameStart(a: MemberIdentity, b: MemberIdentity): boolean {
-  return a.name === b.name && a.uid === b.uid && a.startedAtMs === b.startedAtMs;
+  return a.name === b.name && a.uid === b.uid;
 }
 
 /** `alive` and `suspect` members take part in the protocol (are probed, receive gossip). */

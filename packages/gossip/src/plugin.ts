@@ -73,18 +73,35 @@ export type GossipRequest =
   /** Leaves gracefully; the reply comes once the leave is announced. */
   | { readonly type: 'leave'; readonly replyTo?: ActorRef<{ readonly type: 'left' }> };
 
-type TimerFired = { readonly type: 'swim-timer'; readonly key: string };
+/** A protocol timer firing. `token` is drawn at each start of the actor: no other actor can drive the protocol's clock. */
+type TimerFired = { readonly type: 'swim-timer'; readonly key: string; readonly token: number };
 
 /** Everything `/system/gossip` accepts. */
 export type GossipMessage = GossipRequest | SwimMessage | TimerFired | Terminated;
+
+/**
+ * What must outlive a restart of the actor while the node (and its uid) lives on, kept in the
+ * node's disk area under the node uid (principle 8: durable state lives outside actor state). A
+ * restarted actor keeps speaking with this start's time and incarnation, stays out if it had left,
+ * and keeps its subscribers. A new start of the node has a new uid, so it never reads an old record.
+ */
+interface DurableRecord {
+  readonly startedAtMs: number;
+  incarnation: number;
+  hasLeft: boolean;
+  readonly subscribers: ActorRef<MembershipNotice>[];
+}
 
 interface GossipState {
   readonly swim: Swim;
   /** Seeds to join through at start (and after a restart of this actor). */
   readonly startSeeds: readonly string[];
-  readonly subscribers: ActorRef<MembershipNotice>[];
+  readonly record: DurableRecord;
+  readonly timerToken: number;
   malformedMessages: number;
 }
+
+const DISK_AREA = 'starling.gossip';
 
 /** The typed ref of a node's membership actor. */
 export function gossipRef(node: string): ActorRef<GossipRequest> {
@@ -120,14 +137,18 @@ function isWellFormedRequest(msg: GossipMessage): boolean {
       return msg.replyTo === undefined || isActorRef(msg.replyTo);
     case 'swim-timer':
       return typeof msg.key === 'string';
+    case 'terminated':
+      return isActorRef(msg.ref);
     default:
       return true;
   }
 }
 
-/** Carries out what the protocol asked for. */
+/** Carries out what the protocol asked for, and keeps the durable record current. */
 function apply(state: GossipState, ctx: ActorContext<GossipMessage>): void {
   for (const effect of state.swim.takeEffects()) carryOut(effect, state, ctx);
+  state.record.incarnation = state.swim.incarnation;
+  state.record.hasLeft = state.swim.hasLeft;
 }
 
 function carryOut(effect: SwimEffect, state: GossipState, ctx: ActorContext<GossipMessage>): void {
@@ -138,14 +159,14 @@ function carryOut(effect: SwimEffect, state: GossipState, ctx: ActorContext<Goss
       return;
     }
     case 'set-timer':
-      ctx.timers.once(effect.key, effect.afterMs, { type: 'swim-timer', key: effect.key });
+      ctx.timers.once(effect.key, effect.afterMs, { type: 'swim-timer', key: effect.key, token: state.timerToken });
       return;
     case 'cancel-timer':
       ctx.timers.cancel(effect.key);
       return;
     case 'event':
       ctx.publish(MEMBERSHIP_TOPIC, effect.event);
-      for (const s of state.subscribers) ctx.tell(s, { type: 'membership-event', event: effect.event });
+      for (const s of state.record.subscribers) ctx.tell(s, { type: 'membership-event', event: effect.event });
       return;
     case 'reachability':
       ctx.reportReachability({ node: effect.node, nodeUid: effect.uid, status: effect.status });
@@ -157,10 +178,20 @@ function carryOut(effect: SwimEffect, state: GossipState, ctx: ActorContext<Goss
 export const gossipActor = defineActor<GossipMessage, GossipState, { readonly swim: SwimConfig; readonly startSeeds: readonly string[] }>({
   name: 'starling.gossip',
   init(props, ctx) {
-    const swim = new Swim({ name: ctx.nodeName, uid: ctx.nodeUid, startedAtMs: ctx.now() }, props.swim, () => ctx.random());
-    return { swim, startSeeds: props.startSeeds, subscribers: [], malformedMessages: 0 };
+    const area = ctx.disk.area<DurableRecord>(DISK_AREA);
+    let record = area.get(ctx.nodeUid);
+    if (!record) {
+      // Earlier starts' records are of no use to this one.
+      area.clear();
+      record = { startedAtMs: ctx.now(), incarnation: 0, hasLeft: false, subscribers: [] };
+      area.set(ctx.nodeUid, record);
+    }
+    const swim = new Swim({ name: ctx.nodeName, uid: ctx.nodeUid, startedAtMs: record.startedAtMs }, props.swim, () => ctx.random(), record);
+    return { swim, startSeeds: props.startSeeds, record, timerToken: Math.floor(ctx.random() * 0x1_0000_0000), malformedMessages: 0 };
   },
   onStart(state, ctx) {
+    // Watches end with the old incarnation of the actor: renew them for the subscribers it keeps.
+    for (const s of state.record.subscribers) ctx.watch(s);
     state.swim.start(ctx.now(), state.startSeeds);
     apply(state, ctx);
     return state;
@@ -176,26 +207,28 @@ export const gossipActor = defineActor<GossipMessage, GossipState, { readonly sw
     }
     switch (msg.type) {
       case 'swim-timer':
+        if (msg.token !== state.timerToken) {
+          state.malformedMessages++;
+          return state;
+        }
         state.swim.timer(msg.key, ctx.now());
         break;
       case 'subscribe':
-        if (!state.subscribers.some((s) => sameSubscriber(s, msg.subscriber))) {
-          state.subscribers.push(msg.subscriber);
-          ctx.watch(msg.subscriber);
-        }
+        if (!state.record.subscribers.some((s) => sameSubscriber(s, msg.subscriber))) state.record.subscribers.push(msg.subscriber);
+        ctx.watch(msg.subscriber);
         ctx.tell(msg.subscriber, snapshotOf(state, ctx));
         return state;
       case 'unsubscribe': {
-        const at = state.subscribers.findIndex((s) => sameSubscriber(s, msg.subscriber));
+        const at = state.record.subscribers.findIndex((s) => sameSubscriber(s, msg.subscriber));
         if (at >= 0) {
-          state.subscribers.splice(at, 1);
+          state.record.subscribers.splice(at, 1);
           ctx.unwatch(msg.subscriber);
         }
         return state;
       }
       case 'terminated': {
-        const at = state.subscribers.findIndex((s) => sameSubscriber(s, msg.ref));
-        if (at >= 0) state.subscribers.splice(at, 1);
+        const at = state.record.subscribers.findIndex((s) => sameSubscriber(s, msg.ref));
+        if (at >= 0) state.record.subscribers.splice(at, 1);
         return state;
       }
       case 'snapshot':
@@ -226,7 +259,7 @@ export const gossipActor = defineActor<GossipMessage, GossipState, { readonly sw
           state.malformedMessages++;
           return state;
         }
-        state.swim.receive(msg, ctx.now());
+        if (!state.swim.receive(msg, ctx.now())) state.malformedMessages++;
     }
     apply(state, ctx);
     return state;

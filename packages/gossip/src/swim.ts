@@ -115,12 +115,18 @@ export class Swim {
   private deadCache: string[] | undefined;
   readonly counters: SwimCounters = { probes: 0, probesFailed: 0, pingReqsSent: 0, suspicionsRaised: 0, refutations: 0, deathsDeclared: 0, messagesSent: 0 };
 
+  /**
+   * `resume` carries what this start of the node already said about itself, when the protocol's
+   * host restarts (an actor restart keeps the node and its uid): its incarnation, and whether it
+   * had left. Without it a restarted host would speak with incarnation 0, below what others hold.
+   */
   constructor(
     identity: MemberIdentity,
     private readonly config: SwimConfig,
     private readonly random: () => number,
+    resume: { readonly incarnation: number; readonly hasLeft: boolean } = { incarnation: 0, hasLeft: false },
   ) {
-    this.self = { ...identity, incarnation: 0, state: 'alive', stateChangedAtMs: identity.startedAtMs };
+    this.self = { ...identity, incarnation: resume.incarnation, state: resume.hasLeft ? 'left' : 'alive', stateChangedAtMs: identity.startedAtMs };
     this.members.set(identity.name, this.self);
     this.awareness = new Awareness(config.awarenessMaxMultiplier);
   }
@@ -133,11 +139,13 @@ export class Swim {
     assert(!this.hasStarted, 'start once');
     this.hasStarted = true;
     this.emitEvent({ type: 'member-joined', member: this.info(this.self) });
+    this.setTimer(TIMER.gossip, this.random() * this.config.gossipIntervalMs);
+    // A member that left stays out until it is asked to join again.
+    if (this.self.state === 'left') return;
     // memberlist's setAlive: our own alive is the first news we spread.
     this.queue.push(this.aliveUpdate(this.self));
     // Staggered first ticks, so nodes started together do not probe and gossip in lockstep.
     this.setTimer(TIMER.probe, this.random() * this.config.probeIntervalMs);
-    this.setTimer(TIMER.gossip, this.random() * this.config.gossipIntervalMs);
     this.setTimer(TIMER.pushPull, this.pushPullIntervalMs() * (0.5 + this.random()));
     this.setTimer(TIMER.reconnect, this.config.reconnectIntervalMs * (0.5 + this.random()));
     this.join(nowMs, seeds);
@@ -193,36 +201,41 @@ export class Swim {
     this.gossipRound(nowMs);
   }
 
-  receive(msg: SwimMessage, nowMs: number): void {
-    if (!this.hasStarted) return;
+  /**
+   * A message from another member. Returns false (and does nothing) for a message that cannot
+   * come from another member: one that names this node as its sender, or asks it to probe itself.
+   */
+  receive(msg: SwimMessage, nowMs: number): boolean {
+    if (!this.hasStarted) return true;
+    if (msg.from.name === this.self.name || (msg.type === 'ping-req' && msg.target.name === this.self.name)) return false;
     this.applyUpdates(msg.type === 'push-pull' ? [] : msg.updates, nowMs);
     switch (msg.type) {
       case 'ping':
         // A ping meant for an earlier start of this node is not ours to answer (memberlist checks the name).
-        if (!sameStart(msg.target, this.self)) return;
+        if (!sameStart(msg.target, this.self)) return true;
         this.send(msg.from, { type: 'ack', seq: msg.seq, from: this.identity(this.self), updates: this.piggyback() });
-        return;
+        return true;
       case 'ack':
         this.onAck(msg.seq);
-        return;
+        return true;
       case 'nack':
         if (this.probe?.seq === msg.seq) this.probe.nacks++;
-        return;
+        return true;
       case 'ping-req': {
         const seq = this.nextSeq();
         this.relays.set(seq, { originSeq: msg.seq, origin: msg.from });
         this.send(msg.target, { type: 'ping', seq, from: this.identity(this.self), target: msg.target, updates: this.piggyback() });
         // Lifeguard: nack a little before the prober's own deadline, so the nack can still count.
         this.setTimer(`indirect:${seq}`, this.config.probeTimeoutMs * 0.8);
-        return;
+        return true;
       }
       case 'gossip':
-        return;
+        return true;
       case 'push-pull':
         this.merge(msg.members, nowMs);
         if (msg.isReply) this.isJoined = true;
         else this.send({ name: msg.from.name, uid: msg.from.uid }, this.pushPullMessage(true, false));
-        return;
+        return true;
     }
   }
 
@@ -269,6 +282,11 @@ export class Swim {
 
   get incarnation(): number {
     return this.self.incarnation;
+  }
+
+  /** True after `leave`, until the next `join`. */
+  get hasLeft(): boolean {
+    return this.self.state === 'left';
   }
 
   /** Lifeguard's local health score (0 = healthy). */
@@ -436,10 +454,15 @@ export class Swim {
   // The state transitions (memberlist's aliveNode, suspectNode, deadNode)
 
   private applyAlive(u: Extract<MemberUpdate, { kind: 'alive' }>, nowMs: number): void {
-    if (u.member.name === this.self.name) return; // news of our own liveness needs no answer
+    if (u.member.name === this.self.name) {
+      // News of our own liveness needs no answer, but others may hold a higher incarnation of this
+      // start than we do (our host restarted): adopt it, so our next word is not ignored as stale.
+      if (sameStart(u.member, this.self) && u.incarnation > this.self.incarnation) this.self.incarnation = u.incarnation;
+      return;
+    }
     const e = this.members.get(u.member.name);
     // The common case by far (news heard again): the same start, nothing newer.
-    if (e && u.incarnation <= e.incarnation && e.uid === u.member.uid && e.startedAtMs === u.member.startedAtMs) return;
+    if (e && u.incarnation <= e.incarnation && e.uid === u.member.uid) return;
     if (!e) {
       const entry: Entry = { ...u.member, incarnation: u.incarnation, state: 'alive', stateChangedAtMs: nowMs };
       this.members.set(entry.name, entry);

@@ -13,6 +13,7 @@ import {
   type BroadcastConfig,
   type BroadcastDelivery,
   type BroadcastOk,
+  type BroadcastRejected,
   broadcastRef,
   type BroadcastRequest,
   type BroadcastValue,
@@ -71,8 +72,9 @@ async function startBroadcastCluster(setup: ClusterSetup): Promise<BroadcastClus
 
 /** Broadcasts `value` at `node` and returns its id. */
 async function broadcastAt(cluster: SimulationCluster, node: string, value: unknown): Promise<string> {
-  const ok = await cluster.until(cluster.ask<BroadcastRequest, BroadcastOk>(broadcastRef(node), (replyTo) => ({ type: 'broadcast', value, replyTo }), { timeoutMs: 1_000 }));
-  return ok.id;
+  const reply = await cluster.until(cluster.ask<BroadcastRequest, BroadcastOk | BroadcastRejected>(broadcastRef(node), (replyTo) => ({ type: 'broadcast', value, replyTo }), { timeoutMs: 1_000 }));
+  if (reply.type !== 'broadcast-ok') throw new Error(`broadcast at ${node} rejected: ${reply.code}`);
+  return reply.id;
 }
 
 async function readAt(cluster: SimulationCluster, node: string): Promise<readonly BroadcastValue[]> {

@@ -11,7 +11,7 @@
  * Goals without faults: under 20 messages per broadcast, median under 1 s, maximum under 2 s.
  * With a partition that later heals: every value reaches every node within 2 s after the heal.
  */
-import { halves, type SimulationCluster, startCluster } from '@starling/actors';
+import { type ActorRef, type Cluster, halves, type PluginSpec, type SimulationCluster, startCluster } from '@starling/actors';
 import { BROADCAST_TOPIC, type BroadcastConfig, type BroadcastDelivery, broadcastRef, useBroadcast } from '../broadcast.ts';
 import { DEFAULT_SWIM_CONFIG } from '../config.ts';
 import { useGossip } from '../plugin.ts';
@@ -32,6 +32,33 @@ export interface BroadcastWorkloadOptions {
   readonly broadcast?: Partial<BroadcastConfig>;
   /** Called now and then with the share of the workload done, for progress output. */
   readonly onProgress?: (fraction: number) => void;
+  /**
+   * What is measured: by default the gossip and broadcast plugins. A peer (a naive flood, say)
+   * gives its own plugins, the ref that takes `{ type: 'broadcast', value }` on a node, and
+   * publishes the same `custom` deliveries (topic {@link BROADCAST_TOPIC}, data {@link BroadcastDelivery}).
+   */
+  readonly implementation?: BroadcastImplementation;
+}
+
+/** A broadcast to run the workload against. */
+export interface BroadcastImplementation {
+  readonly plugins: readonly PluginSpec[];
+  readonly ref: (node: string) => ActorRef<{ readonly type: 'broadcast'; readonly value: unknown }>;
+  /** Runs once the cluster is up, before the warm-up. */
+  readonly bootstrap?: (cluster: Cluster) => Promise<void>;
+}
+
+/** The default implementation: membership by gossip (started from a converged view) and the broadcast plugin. */
+function gossipBroadcast(broadcast: Partial<BroadcastConfig> | undefined): BroadcastImplementation {
+  return {
+    // Probe timeouts sized for the 200 ms round trip (memberlist's WAN profile is 3 s / 5 s).
+    plugins: [
+      useGossip({ joinAtStart: false, probeIntervalMs: 1_000, probeTimeoutMs: 500, gossipIntervalMs: DEFAULT_SWIM_CONFIG.gossipIntervalMs }),
+      useBroadcast({ ...broadcast, publishDeliveries: true }),
+    ],
+    ref: broadcastRef,
+    bootstrap: introduceAll,
+  };
 }
 
 export const DEFAULT_BROADCAST_WORKLOAD: Omit<BroadcastWorkloadOptions, 'seed'> = { nodes: 25, latencyMs: 100, valuesPerSecond: 100, durationMs: 20_000 };
@@ -63,19 +90,16 @@ async function serverMessages(cluster: SimulationCluster): Promise<number> {
 /** Runs the workload and measures it. */
 export async function runBroadcastWorkload(options: Partial<BroadcastWorkloadOptions> & { readonly seed: number }): Promise<BroadcastWorkloadResult> {
   const o = { ...DEFAULT_BROADCAST_WORKLOAD, ...options };
+  const implementation = o.implementation ?? gossipBroadcast(o.broadcast);
   const cluster = await startCluster({
     runtime: 'simulation',
     seed: o.seed,
     nodes: o.nodes,
     hostFailureDetector: false,
     network: { latency: { kind: 'constant', ms: o.latencyMs } },
-    // Probe timeouts sized for the 200 ms round trip (memberlist's WAN profile is 3 s / 5 s).
-    plugins: [
-      useGossip({ joinAtStart: false, probeIntervalMs: 1_000, probeTimeoutMs: 500, gossipIntervalMs: DEFAULT_SWIM_CONFIG.gossipIntervalMs }),
-      useBroadcast({ ...o.broadcast, publishDeliveries: true }),
-    ],
+    plugins: implementation.plugins,
   });
-  await introduceAll(cluster);
+  await implementation.bootstrap?.(cluster);
   await cluster.runFor(1_000);
 
   const sentAtMs = new Map<string, number>();
@@ -108,7 +132,7 @@ export async function runBroadcastWorkload(options: Partial<BroadcastWorkloadOpt
       }
     }
     const node = cluster.nodes[i % o.nodes]!;
-    cluster.tell(broadcastRef(node), { type: 'broadcast', value: i });
+    cluster.tell(implementation.ref(node), { type: 'broadcast', value: i });
     if (i % 200 === 0) o.onProgress?.(i / total);
   }
   if (o.partition && healAtMs === undefined) {
