@@ -14,7 +14,7 @@ export function testSeed(fallback: number): number {
  * A simulation test with a seed. On failure the error names the seed and the command that
  * replays it.
  */
-export function simIt(name: string, fallbackSeed: number, body: (seed: number) => Promise<void>, timeoutMs?: number): void {
+export function simIt(name: string, fallbackSeed: number, body: (seed: number) => Promise<void> | void, timeoutMs?: number): void {
   it(
     name,
     async () => {

@@ -19,7 +19,8 @@
  * ids (a store whose ids are (origin, sequence) pairs can send a per-origin version summary
  * instead, the same shape). Updates are immutable: an id names one value.
  */
-import { randomPeer, type Rumor, type SpreadMode } from './rumor.ts';
+import { Partners } from './partners.ts';
+import type { Rumor, SpreadMode } from './rumor.ts';
 
 /** The anti-entropy variation. */
 export interface AntiEntropyConfig {
@@ -102,9 +103,7 @@ export class AntiEntropySite<K, V, P> {
   readonly counters: AntiEntropyCounters = { messagesSent: 0, copiesSent: 0 };
   /** This site's address. */
   readonly self: P;
-  private peers: readonly P[];
-  private selfIndex: number;
-  private readonly random: () => number;
+  private readonly partners: Partners<P>;
   private readonly entries = new Map<K, AntiEntropyEntry<K, V>>();
   private sends: AntiEntropySend<K, V, P>[] = [];
   private learned: K[] = [];
@@ -112,9 +111,7 @@ export class AntiEntropySite<K, V, P> {
   constructor(options: AntiEntropySiteOptions<P>) {
     this.config = resolveAntiEntropyConfig(options.config);
     this.self = options.self;
-    this.peers = options.peers;
-    this.selfIndex = options.peers.indexOf(options.self);
-    this.random = options.random;
+    this.partners = new Partners(options.self, options.peers, options.random);
   }
 
   /** True when this site holds `id`. */
@@ -139,7 +136,7 @@ export class AntiEntropySite<K, V, P> {
 
   /** The peers partners are drawn from (a copy). */
   peerList(): P[] {
-    return [...this.peers];
+    return this.partners.list();
   }
 
   /**
@@ -147,8 +144,7 @@ export class AntiEntropySite<K, V, P> {
    * is never chosen). Takes effect at the next partner choice; what is under way is unaffected.
    */
   setPeers(peers: readonly P[]): void {
-    this.peers = peers;
-    this.selfIndex = peers.indexOf(this.self);
+    this.partners.set(peers);
   }
 
   /** A local update. */
@@ -216,7 +212,7 @@ export class AntiEntropySite<K, V, P> {
   }
 
   private pickPartner(): P | undefined {
-    return randomPeer(this.peers, this.selfIndex, this.random);
+    return this.partners.pick();
   }
 
   private sendUpdates(to: P, msg: Extract<AntiEntropyMessage<K, V>, { updates: unknown }>): void {

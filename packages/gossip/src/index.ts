@@ -69,9 +69,9 @@ export {
   useGossip,
 } from './plugin.ts';
 export { introduceAll, MembershipTracker } from './tracker.ts';
+export { Partners, randomPeer } from './partners.ts';
 export {
   DEFAULT_RUMOR_CONFIG,
-  randomPeer,
   type RemovalTrigger,
   resolveRumorConfig,
   type Rumor,

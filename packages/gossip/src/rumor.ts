@@ -22,6 +22,7 @@
  * constructor, so a run replays from its seed and a test drives the protocol message by message.
  */
 import { assert } from './assert.ts';
+import { Partners } from './partners.ts';
 
 /** Who starts the transfer of an exchange (Demers et al. §1.3, for anti-entropy and rumors alike). */
 export type SpreadMode = 'push' | 'pull' | 'push-pull';
@@ -146,17 +147,6 @@ export interface RumorSiteOptions<P> {
   readonly random: () => number;
 }
 
-/**
- * A peer other than the one at `selfIndex` (-1: none of them is self), uniformly at random with
- * one draw; undefined when there is none. The paper's uniform spatial distribution.
- */
-export function randomPeer<P>(peers: readonly P[], selfIndex: number, random: () => number): P | undefined {
-  const n = peers.length - (selfIndex >= 0 ? 1 : 0);
-  if (n <= 0) return undefined;
-  let i = Math.floor(random() * n);
-  if (selfIndex >= 0 && i >= selfIndex) i++;
-  return peers[i];
-}
 
 /** Shared empty outputs: most steps learn, remove or send nothing, and allocate nothing for it. */
 const NONE: readonly never[] = Object.freeze([]);
@@ -185,8 +175,7 @@ export class RumorSite<K, V, P> {
   readonly counters: RumorCounters = { messagesSent: 0, copiesSent: 0 };
   /** This site's address. */
   readonly self: P;
-  private peers: readonly P[];
-  private selfIndex: number;
+  private readonly partners: Partners<P>;
   private readonly random: () => number;
   private readonly entries = new Map<K, MutableEntry<K, V>>();
   /** The infective entries, in the order they became infective: a tick iterates only these. */
@@ -198,8 +187,7 @@ export class RumorSite<K, V, P> {
   constructor(options: RumorSiteOptions<P>) {
     this.config = resolveRumorConfig(options.config);
     this.self = options.self;
-    this.peers = options.peers;
-    this.selfIndex = options.peers.indexOf(options.self);
+    this.partners = new Partners(options.self, options.peers, options.random);
     this.random = options.random;
   }
 
@@ -233,7 +221,7 @@ export class RumorSite<K, V, P> {
 
   /** The peers partners are drawn from (a copy). */
   peerList(): P[] {
-    return [...this.peers];
+    return this.partners.list();
   }
 
   /**
@@ -241,8 +229,7 @@ export class RumorSite<K, V, P> {
    * is never chosen). Takes effect at the next partner choice; what is under way is unaffected.
    */
   setPeers(peers: readonly P[]): void {
-    this.peers = peers;
-    this.selfIndex = peers.indexOf(this.self);
+    this.partners.set(peers);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -415,7 +402,7 @@ export class RumorSite<K, V, P> {
   }
 
   private pickPartner(): P | undefined {
-    return randomPeer(this.peers, this.selfIndex, this.random);
+    return this.partners.pick();
   }
 
   private send(to: P, msg: RumorMessage<K, V>): void {

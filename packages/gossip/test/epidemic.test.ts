@@ -16,29 +16,7 @@ import { parseEpidemicArgs, UsageError } from '../src/sim/epidemic-command.ts';
 import { runEpidemicDirect, runEpidemicsDirect } from '../src/sim/epidemic-direct.ts';
 import { PAPER_TABLES, type PaperRow, type PaperTable } from '../src/sim/epidemic-paper.ts';
 import type { EpidemicParams, EpidemicSummary } from '../src/sim/epidemic-params.ts';
-
-/** The seed a test should use: `STARLING_SEED` when set, else `fallback`. */
-function testSeed(fallback: number): number {
-  const env = process.env.STARLING_SEED;
-  return env === undefined ? fallback : Number(env);
-}
-
-/** A simulation test: its seed is named in the failure, with the command that replays it. */
-function simIt(name: string, fallbackSeed: number, body: (seed: number) => Promise<void> | void, timeoutMs?: number): void {
-  it(
-    name,
-    async () => {
-      const seed = testSeed(fallbackSeed);
-      try {
-        await body(seed);
-      } catch (err) {
-        if (err instanceof Error) err.message = `[seed ${seed}; replay with STARLING_SEED=${seed}] ${err.message}`;
-        throw err;
-      }
-    },
-    timeoutMs,
-  );
-}
+import { simIt, testSeed } from '../../../scripts/testing/seed.ts';
 
 /** Standard error of the mean of one measure over the runs. */
 function standardError(summary: EpidemicSummary, pick: (m: EpidemicMetrics) => number): number {

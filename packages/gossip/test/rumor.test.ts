@@ -3,7 +3,8 @@
  * message handed over by the test.
  */
 import { describe, expect, it } from 'vitest';
-import { randomPeer, resolveRumorConfig, type RumorConfig, type RumorMessage, RumorSite, type RumorStep } from '../src/rumor.ts';
+import { randomPeer } from '../src/partners.ts';
+import { resolveRumorConfig, type RumorConfig, type RumorMessage, RumorSite, type RumorStep } from '../src/rumor.ts';
 
 /** Draws in order; a test that draws more than it planned fails instead of reading garbage. */
 function draws(...values: number[]): () => number {
