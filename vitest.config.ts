@@ -28,6 +28,10 @@ export default defineConfig({
       },
       {
         extends: true,
+        test: { name: 'replication', include: ['packages/replication/test/**/*.test.ts'] },
+      },
+      {
+        extends: true,
         test: { name: 'demo', include: ['packages/demo/test/**/*.test.ts'] },
       },
     ],

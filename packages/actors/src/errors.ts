@@ -27,10 +27,13 @@ export type ErrorCode =
   | 'MAILBOX_FULL'
   | 'NOT_PERMITTED';
 
-/** Base class of every error with a stable code. */
-export class StarlingError extends Error {
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+/**
+ * Base class of every error with a stable code. Packages above the runtime (replication's
+ * `QUORUM_NOT_MET`) extend it with their own code union as `C`.
+ */
+export class StarlingError<C extends string = ErrorCode> extends Error {
+  readonly code: C;
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;

@@ -30,7 +30,7 @@ import {
 } from '@starling/actors';
 import { AntiEntropySite, type AntiEntropyMessage } from './anti-entropy.ts';
 import { isActive, type MemberState } from './member.ts';
-import { gossipRef, type MembershipNotice } from './plugin.ts';
+import { gossipRef, isMembershipNotice, type MembershipNotice } from './plugin.ts';
 import { RumorSite, type RumorMessage } from './rumor.ts';
 
 /** Where the broadcast actor lives on every node. */
@@ -264,13 +264,6 @@ function updatePeers(state: BroadcastState, self: string): void {
   state.antiEntropy.setPeers(reachable);
 }
 
-const MEMBER_STATES: ReadonlySet<string> = new Set(['alive', 'suspect', 'dead', 'left']);
-
-function isMemberInfo(x: unknown): x is { readonly name: string; readonly state: MemberState } {
-  const m = x as { name?: unknown; state?: unknown };
-  return typeof x === 'object' && x !== null && typeof m.name === 'string' && typeof m.state === 'string' && MEMBER_STATES.has(m.state);
-}
-
 const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
 
 function isValues(x: unknown): boolean {
@@ -412,13 +405,13 @@ export const broadcastActor = defineActor<BroadcastMessage, BroadcastState, { re
         return state;
       }
       case 'membership-snapshot':
-        if (!Array.isArray(msg.members) || !msg.members.every(isMemberInfo)) break;
+        if (!isMembershipNotice(msg)) break;
         state.members.clear();
         for (const m of msg.members) state.members.set(m.name, m.state);
         updatePeers(state, ctx.nodeName);
         return state;
       case 'membership-event': {
-        if (typeof msg.event !== 'object' || msg.event === null || typeof msg.event.type !== 'string' || !isMemberInfo(msg.event.member)) break;
+        if (!isMembershipNotice(msg)) break;
         const { member } = msg.event;
         if (msg.event.type === 'member-reaped') state.members.delete(member.name);
         else state.members.set(member.name, member.state);

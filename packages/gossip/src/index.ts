@@ -14,7 +14,7 @@ export {
   DEFAULT_ANTI_ENTROPY_CONFIG,
   resolveAntiEntropyConfig,
 } from './anti-entropy.ts';
-export { InvariantError } from './assert.ts';
+export { assert, InvariantError } from './assert.ts';
 export {
   BROADCAST_PATH,
   BROADCAST_TOPIC,
@@ -63,6 +63,7 @@ export {
   gossipPlugin,
   gossipRef,
   type GossipRequest,
+  isMembershipNotice,
   type MembershipNotice,
   type MembershipSnapshot,
   type ResolvedGossipOptions,

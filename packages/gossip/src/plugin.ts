@@ -57,6 +57,21 @@ export interface MembershipSnapshot {
 /** What a subscriber receives: the current view first, then every change. */
 export type MembershipNotice = MembershipSnapshot | { readonly type: 'membership-event'; readonly event: MembershipEvent };
 
+const MEMBER_STATES: ReadonlySet<string> = new Set(['alive', 'suspect', 'dead', 'left']);
+
+function isMemberInfo(x: unknown): x is MemberInfo {
+  const m = x as MemberInfo;
+  return typeof x === 'object' && x !== null && typeof m.name === 'string' && typeof m.uid === 'string' && MEMBER_STATES.has(m.state) && Number.isSafeInteger(m.incarnation);
+}
+
+/** Checks a membership notice from outside (a subscriber's mailbox also takes messages from other nodes). */
+export function isMembershipNotice(x: unknown): x is MembershipNotice {
+  if (typeof x !== 'object' || x === null) return false;
+  const n = x as MembershipNotice;
+  if (n.type === 'membership-snapshot') return Array.isArray(n.members) && n.members.every(isMemberInfo);
+  return n.type === 'membership-event' && typeof n.event === 'object' && n.event !== null && typeof n.event.type === 'string' && isMemberInfo(n.event.member);
+}
+
 /** Requests the membership actor serves. */
 export type GossipRequest =
   /** Sends the subscriber a snapshot, then every membership event, until it stops or unsubscribes. */

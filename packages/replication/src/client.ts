@@ -1,0 +1,169 @@
+/**
+ * The host-side client of the store: `put`, `get` and `delete` against any node's coordinator,
+ * with typed errors, and an optional history recorder that notes every invocation and completion
+ * for the checker (Jepsen's discipline: a put whose outcome is not known is `unknown`, not failed).
+ */
+import { AskTimeoutError, type Cluster, StarlingError } from '@starling/actors';
+import { coordinatorRef } from './coordinator.ts';
+import type { VersionVector } from './dvv.ts';
+import { KvError } from './errors.ts';
+import type { Completion, HistoryRecorder, OpKind } from './history.ts';
+import type { GetOk, GetReply, KvOptions, KvRequest, PutOk, PutReply } from './protocol.ts';
+
+/** Options of one operation. */
+export interface ClientOptions extends KvOptions {
+  readonly bucket?: string;
+  /** The node whose coordinator serves the request. Default: the client's nodes in turn. */
+  readonly node?: string;
+}
+
+/** Options of a write. */
+export interface WriteOptions extends ClientOptions {
+  /** The causal context of the last read (or put) of the key: the write replaces what it saw. */
+  readonly context?: VersionVector;
+}
+
+/** How a client is set up. */
+export interface KvClientOptions {
+  /** Names this client in the history. Default `client`. */
+  readonly name?: string;
+  /** Nodes whose coordinators serve requests, in turn. Default: every node of the cluster. */
+  readonly nodes?: readonly string[];
+  /** Records every operation for the checker. */
+  readonly recorder?: HistoryRecorder;
+  /**
+   * How long the client waits beyond the coordinator's own deadline, in ms: a reply lost in the
+   * network becomes an `unknown` outcome after this. Default 1 000.
+   */
+  readonly graceMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 2_000;
+
+/**
+ * A client of the store from the host.
+ *
+ * ```ts
+ * const kv = new KvClient(cluster);
+ * const { context } = await kv.put('cart:42', { items: 3 });
+ * const { values } = await kv.get('cart:42'); // [{ items: 3 }]
+ * await kv.put('cart:42', { items: 4 }, { context }); // replaces what that context saw
+ * ```
+ */
+export class KvClient {
+  private turn = 0;
+  readonly name: string;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly options: KvClientOptions = {},
+  ) {
+    this.name = options.name ?? 'client';
+  }
+
+  /** Writes `value` (plain data, not null). Throws {@link KvError}: `outcome` says whether it may have happened. */
+  put(key: string, value: unknown, options: WriteOptions = {}): Promise<PutOk> {
+    return this.write('put', key, value, options);
+  }
+
+  /** Deletes the key (a tombstone that replaces what `context` saw). */
+  delete(key: string, options: WriteOptions = {}): Promise<PutOk> {
+    return this.write('delete', key, null, options);
+  }
+
+  /** Reads the key: all siblings and one causal context. */
+  async get(key: string, options: ClientOptions = {}): Promise<GetOk> {
+    const id = this.options.recorder?.invoke({ client: this.name, kind: 'get', key: this.historyKey(options.bucket, key), atMs: this.cluster.now() });
+    let reply: GetReply;
+    try {
+      reply = await this.cluster.ask<KvRequest, GetReply>(
+        coordinatorRef(this.pick(options)),
+        (replyTo) => ({ type: 'kv-get', key, ...(options.bucket !== undefined ? { bucket: options.bucket } : {}), options: kvOptions(options), replyTo }),
+        { timeoutMs: this.waitMs(options) },
+      );
+    } catch (err) {
+      // A read changes nothing: whatever happened to it, it did not happen.
+      this.complete(id, { outcome: 'failed', atMs: this.cluster.now(), error: describe(err) });
+      throw toKvError(err, 'failed');
+    }
+    if (reply.type === 'kv-error') {
+      this.complete(id, { outcome: 'failed', atMs: this.cluster.now(), error: { code: reply.code, message: reply.message, replicas: reply.replicas } });
+      throw new KvError(reply.code, reply.message, 'failed', reply.replicas);
+    }
+    this.complete(id, {
+      outcome: 'ok',
+      atMs: this.cluster.now(),
+      result: { kind: 'get', values: reply.values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))), isDeleted: reply.isDeleted, context: reply.context },
+    });
+    return reply;
+  }
+
+  private async write(kind: Exclude<OpKind, 'get'>, key: string, value: unknown, options: WriteOptions): Promise<PutOk> {
+    const id = this.options.recorder?.invoke({
+      client: this.name,
+      kind,
+      key: this.historyKey(options.bucket, key),
+      ...(kind === 'put' ? { value: typeof value === 'string' ? value : JSON.stringify(value) } : {}),
+      ...(options.context !== undefined ? { context: options.context } : {}),
+      atMs: this.cluster.now(),
+    });
+    let reply: PutReply;
+    try {
+      const base = { key, ...(options.bucket !== undefined ? { bucket: options.bucket } : {}), ...(options.context !== undefined ? { context: options.context } : {}), options: kvOptions(options) };
+      reply = await this.cluster.ask<KvRequest, PutReply>(
+        coordinatorRef(this.pick(options)),
+        (replyTo) => (kind === 'put' ? { type: 'kv-put', ...base, value, replyTo } : { type: 'kv-delete', ...base, replyTo }),
+        { timeoutMs: this.waitMs(options) },
+      );
+    } catch (err) {
+      // The request may have reached a coordinator that stored it: unknown, unless it never left (a typed error at the tell).
+      const outcome = err instanceof StarlingError && err.code !== 'ASK_TIMEOUT' && err.code !== 'ASK_FAILED' ? 'failed' : 'unknown';
+      this.complete(id, { outcome, atMs: this.cluster.now(), error: describe(err) });
+      throw toKvError(err, outcome);
+    }
+    if (reply.type === 'kv-error') {
+      const error = { code: reply.code, message: reply.message, replicas: reply.replicas };
+      this.complete(id, reply.outcome === 'failed' ? { outcome: 'failed', atMs: this.cluster.now(), error } : { outcome: 'unknown', atMs: this.cluster.now(), error });
+      throw new KvError(reply.code, reply.message, reply.outcome, reply.replicas);
+    }
+    this.complete(id, { outcome: 'ok', atMs: this.cluster.now(), result: { kind, context: reply.context, dot: reply.dot, replicas: reply.replicas } });
+    return reply;
+  }
+
+  private pick(options: ClientOptions): string {
+    if (options.node !== undefined) return options.node;
+    const nodes = this.options.nodes ?? this.cluster.nodes;
+    return nodes[this.turn++ % nodes.length]!;
+  }
+
+  private waitMs(options: ClientOptions): number {
+    return (options.timeoutMs ?? DEFAULT_TIMEOUT_MS) + (this.options.graceMs ?? 1_000);
+  }
+
+  private historyKey(bucket: string | undefined, key: string): string {
+    return `${bucket ?? 'default'}/${key}`;
+  }
+
+  private complete(id: number | undefined, completion: Completion): void {
+    if (id !== undefined) this.options.recorder?.complete(id, completion);
+  }
+}
+
+function kvOptions(o: ClientOptions): KvOptions {
+  const out: { n?: number; r?: number; w?: number; timeoutMs?: number } = {};
+  if (o.n !== undefined) out.n = o.n;
+  if (o.r !== undefined) out.r = o.r;
+  if (o.w !== undefined) out.w = o.w;
+  if (o.timeoutMs !== undefined) out.timeoutMs = o.timeoutMs;
+  return out;
+}
+
+function describe(err: unknown): { code: string; message: string } {
+  if (err instanceof StarlingError) return { code: err.code, message: err.message };
+  return { code: 'ERROR', message: err instanceof Error ? err.message : String(err) };
+}
+
+function toKvError(err: unknown, outcome: 'failed' | 'unknown'): Error {
+  if (err instanceof AskTimeoutError) return new KvError('NO_REPLY', `no answer from the coordinator: ${err.message}`, outcome);
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,89 @@
+/**
+ * @starling/replication: a Dynamo-style replicated key-value store built from actors: the ring,
+ * storage, a replica coordinator with N/R/W quorums, dotted version vectors, and the history
+ * checker every fault test is judged by.
+ */
+export {
+  type CheckInput,
+  type CheckResult,
+  type CheckStats,
+  check,
+  type Excuse,
+  type FinalState,
+  formatViolations,
+  type Violation,
+  type ViolationKind,
+  type Wipe,
+} from './checker.ts';
+export { type ClientOptions, KvClient, type KvClientOptions, type WriteOptions } from './client.ts';
+export {
+  COORDINATOR_PATH,
+  coordinatorActor,
+  type CoordinatorMessage,
+  coordinatorRef,
+  DEFAULT_REPLICATION,
+  MAX_KEY_LENGTH,
+  type ReplicationDefaults,
+  storeKey,
+} from './coordinator.ts';
+export {
+  clientWrite,
+  covers,
+  descends,
+  type Dot,
+  type DvvEntry,
+  type DvvSet,
+  emptyClock,
+  isDvvSet,
+  join,
+  latestDot,
+  less,
+  mergeContexts,
+  type ReplicaId,
+  size,
+  sync,
+  update,
+  values,
+  type Version,
+  type VersionVector,
+  versions,
+} from './dvv.ts';
+export { KvError, type KvErrorCode, type KvOutcome } from './errors.ts';
+export { type Completion, formatContext, formatDot, formatEntry, type HistoryEntry, HistoryRecorder, type Invocation, type OpKind, type OpResult } from './history.ts';
+export { type ReplicationOptions, replicationPlugin, type ResolvedReplicationOptions, useReplication } from './plugin.ts';
+export {
+  type GetOk,
+  type GetReply,
+  isKvRequest,
+  isVersionVector,
+  type KvFailure,
+  type KvKey,
+  type KvOptions,
+  type KvRequest,
+  type PutOk,
+  type PutReply,
+  type StorageDump,
+  type StorageReply,
+  type StorageRequest,
+} from './protocol.ts';
+export { type QuorumSpec, ReadQuorum, WriteQuorum } from './quorum.ts';
+export {
+  createRing,
+  DEFAULT_PARTITION_COUNT,
+  isRing,
+  joinRing,
+  keyHash,
+  leaveRing,
+  newerRing,
+  partitionOf,
+  partitionOfHash,
+  preferenceList,
+  type Ring,
+  RingError,
+  type RingMember,
+  ringMoves,
+  shares,
+} from './ring.ts';
+export { RING_PATH, type RingChange, type RingChangeReply, ringKeeperActor, type RingMessage, ringRef, type RingUpdated } from './ring-keeper.ts';
+export { STORAGE_PATH, storageActor, storageRef } from './storage.ts';
+export { openStore, type Store, type StoreKind, type StoredClock, type StoredValue } from './store.ts';

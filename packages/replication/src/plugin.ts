@@ -1,0 +1,92 @@
+/**
+ * The replication plugin: `/system/storage` and `/system/coordinator` on every node, over one ring
+ * computed from the cluster's node list (every node computes the same ring).
+ */
+import { definePlugin, InvalidArgumentError, type PluginSpec } from '@starling/actors';
+import { coordinatorActor, DEFAULT_REPLICATION, type ReplicationDefaults } from './coordinator.ts';
+import { createRing, DEFAULT_PARTITION_COUNT } from './ring.ts';
+import { ringKeeperActor } from './ring-keeper.ts';
+import { storageActor } from './storage.ts';
+import type { StoreKind } from './store.ts';
+
+/** Options of the replication plugin. */
+export interface ReplicationOptions {
+  /** Default N, R, W and request timeout. Default 3 / 2 / 2, 2 000 ms (Dynamo §6). */
+  readonly defaults?: Partial<ReplicationDefaults>;
+  /** Per-bucket overrides of the defaults. */
+  readonly buckets?: Readonly<Record<string, Partial<ReplicationDefaults>>>;
+  /** Q, the number of equal partitions of the ring. Default 1024 (Dynamo's strategy 3). */
+  readonly partitionCount?: number;
+  /** Where stores keep their data. Default `disk` (survives kill in simulation; see store.ts). */
+  readonly store?: StoreKind;
+  /** Time between sends of this node's ring to one random member, in ms. Default 1 000. */
+  readonly ringGossipIntervalMs?: number;
+}
+
+/** Options after validation. */
+export interface ResolvedReplicationOptions {
+  readonly defaults: ReplicationDefaults;
+  readonly buckets: Readonly<Record<string, Partial<ReplicationDefaults>>>;
+  readonly partitionCount: number;
+  readonly store: StoreKind;
+  readonly ringGossipIntervalMs: number;
+}
+
+const KNOBS = ['n', 'r', 'w', 'timeoutMs'] as const;
+
+function settings(name: string, raw: unknown): Partial<ReplicationDefaults> {
+  if (raw === undefined) return {};
+  if (typeof raw !== 'object' || raw === null) throw new InvalidArgumentError('INVALID_CONFIG', `${name} must be an object`);
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!(KNOBS as readonly string[]).includes(k)) throw new InvalidArgumentError('INVALID_CONFIG', `${name} has no option '${k}'`);
+    if (typeof v !== 'number' || !(v >= 1) || (k !== 'timeoutMs' && !Number.isInteger(v))) throw new InvalidArgumentError('INVALID_CONFIG', `${name}.${k} must be ${k === 'timeoutMs' ? 'a number' : 'an integer'} >= 1, got ${String(v)}`);
+    out[k] = v;
+  }
+  return out;
+}
+
+function resolveOptions(raw: unknown): ResolvedReplicationOptions {
+  const o = (raw ?? {}) as ReplicationOptions;
+  if (typeof o !== 'object' || o === null) throw new InvalidArgumentError('INVALID_CONFIG', 'replication options must be an object');
+  for (const k of Object.keys(o)) if (!['defaults', 'buckets', 'partitionCount', 'store', 'ringGossipIntervalMs'].includes(k)) throw new InvalidArgumentError('INVALID_CONFIG', `replication has no option '${k}'`);
+  const defaults = { ...DEFAULT_REPLICATION, ...settings('replication.defaults', o.defaults) };
+  if (defaults.r > defaults.n || defaults.w > defaults.n) throw new InvalidArgumentError('INVALID_CONFIG', `replication.defaults: r and w cannot exceed n`);
+  const buckets: Record<string, Partial<ReplicationDefaults>> = {};
+  for (const [name, b] of Object.entries(o.buckets ?? {})) buckets[name] = settings(`replication.buckets.${name}`, b);
+  const partitionCount = o.partitionCount ?? DEFAULT_PARTITION_COUNT;
+  if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new InvalidArgumentError('INVALID_CONFIG', `replication.partitionCount must be an integer >= 1, got ${String(partitionCount)}`);
+  const store = o.store ?? 'disk';
+  if (store !== 'disk' && store !== 'memory') throw new InvalidArgumentError('INVALID_CONFIG', `replication.store must be 'disk' or 'memory', got ${String(store)}`);
+  const ringGossipIntervalMs = o.ringGossipIntervalMs ?? 1_000;
+  if (typeof ringGossipIntervalMs !== 'number' || !(ringGossipIntervalMs >= 1)) throw new InvalidArgumentError('INVALID_CONFIG', `replication.ringGossipIntervalMs must be a number >= 1, got ${String(ringGossipIntervalMs)}`);
+  return { defaults, buckets, partitionCount, store, ringGossipIntervalMs };
+}
+
+/**
+ * The replication plugin. With it every node stores its share of the keys and coordinates
+ * requests; talk to it with a {@link KvClient} from the host, or with `KvRequest` messages to
+ * `coordinatorRef(node)` from actors. Runs with or without the gossip plugin (with it,
+ * coordinators skip primaries that membership reports down and fail fast when fewer than R or W
+ * are up).
+ */
+export const replicationPlugin = definePlugin<ResolvedReplicationOptions>({
+  name: 'starling.replication',
+  module: import.meta.url,
+  actors: [storageActor, coordinatorActor, ringKeeperActor],
+  options: resolveOptions,
+  setup(ctx) {
+    const ring = createRing(
+      ctx.clusterNodes.map((node) => ({ node, weight: 1 })),
+      { partitionCount: Math.max(ctx.options.partitionCount, ctx.clusterNodes.length) },
+    );
+    ctx.spawn('system', storageActor, { store: ctx.options.store }, { name: 'storage' });
+    ctx.spawn('system', coordinatorActor, { ring, defaults: ctx.options.defaults, buckets: ctx.options.buckets }, { name: 'coordinator' });
+    ctx.spawn('system', ringKeeperActor, { ring, gossipIntervalMs: ctx.options.ringGossipIntervalMs }, { name: 'ring' });
+  },
+});
+
+/** The config entry of the replication plugin. */
+export function useReplication(options?: ReplicationOptions): PluginSpec {
+  return options === undefined ? { module: replicationPlugin.module, name: replicationPlugin.name } : { module: replicationPlugin.module, name: replicationPlugin.name, options };
+}

@@ -1,0 +1,116 @@
+/**
+ * The messages of the key-value store: what clients ask a node's `/system/coordinator`, what
+ * coordinators ask `/system/storage` on the replicas, and their replies. Plain data; every message
+ * from another node is validated before use (types vanish across nodes).
+ */
+import { type ActorRef, isActorRef } from '@starling/actors';
+import type { Dot, VersionVector } from './dvv.ts';
+import type { KvErrorCode, KvOutcome } from './errors.ts';
+import type { StoredClock, StoredValue } from './store.ts';
+
+/** Per-request replication settings; absent fields come from the bucket, then the plugin defaults. */
+export interface KvOptions {
+  readonly n?: number;
+  readonly r?: number;
+  readonly w?: number;
+  /** How long the coordinator waits for the quorum, in ms. */
+  readonly timeoutMs?: number;
+}
+
+/** A key of the store: a bucket (with its own N/R/W) and a key within it. */
+export interface KvKey {
+  /** Default `default`. */
+  readonly bucket?: string;
+  readonly key: string;
+}
+
+/** A successful put or delete. */
+export interface PutOk {
+  readonly type: 'kv-put-ok';
+  /** The causal context after this write: carry it into the next put of the key to replace what it saw. */
+  readonly context: VersionVector;
+  /** The event this write created (the coordinator's replica id and counter). */
+  readonly dot: Dot;
+  /** Replicas that acknowledged it by the time W was reached (principle 8). */
+  readonly replicas: readonly string[];
+}
+
+/** A successful get. */
+export interface GetOk {
+  readonly type: 'kv-get-ok';
+  /** The current values: one, or siblings from concurrent writes. Empty when absent or deleted. */
+  readonly values: readonly unknown[];
+  /** True when the key holds only tombstones (it was deleted, and nothing concurrent survives). */
+  readonly isDeleted: boolean;
+  /** One causal context for all the siblings: a put with it replaces them all. */
+  readonly context: VersionVector;
+  /** Replicas whose answer the result merges. */
+  readonly replicas: readonly string[];
+}
+
+/** A failed or uncertain request. */
+export interface KvFailure {
+  readonly type: 'kv-error';
+  readonly code: KvErrorCode;
+  readonly message: string;
+  readonly outcome: KvOutcome;
+  readonly replicas: readonly string[];
+}
+
+export type PutReply = PutOk | KvFailure;
+export type GetReply = GetOk | KvFailure;
+
+/** What a client asks a coordinator. */
+export type KvRequest =
+  | (KvKey & { readonly type: 'kv-put'; readonly value: unknown; readonly context?: VersionVector; readonly options?: KvOptions; readonly replyTo: ActorRef<PutReply>; readonly isForwarded?: boolean })
+  | (KvKey & { readonly type: 'kv-delete'; readonly context?: VersionVector; readonly options?: KvOptions; readonly replyTo: ActorRef<PutReply>; readonly isForwarded?: boolean })
+  | (KvKey & { readonly type: 'kv-get'; readonly options?: KvOptions; readonly replyTo: ActorRef<GetReply> });
+
+/** What storage answers a coordinator. */
+export type StorageReply =
+  | { readonly type: 'st-coordinated'; readonly reqId: string; readonly node: string; readonly clock: StoredClock; readonly dot: Dot }
+  | { readonly type: 'st-written'; readonly reqId: string; readonly node: string }
+  | { readonly type: 'st-read-result'; readonly reqId: string; readonly node: string; readonly clock: StoredClock | null };
+
+/** What a coordinator (or a checker) asks `/system/storage`. */
+export type StorageRequest =
+  /** On the coordinator's own node: mint the new version under this store's replica id and store it. */
+  | { readonly type: 'st-coordinate'; readonly reqId: string; readonly partition: number; readonly key: string; readonly value: StoredValue; readonly context: VersionVector; readonly replyTo: ActorRef<StorageReply> }
+  /** Merge this clock into the replica's copy (a replicated write). */
+  | { readonly type: 'st-write'; readonly reqId: string; readonly partition: number; readonly key: string; readonly clock: StoredClock; readonly ringVersion: number; readonly replyTo: ActorRef<StorageReply> }
+  | { readonly type: 'st-read'; readonly reqId: string; readonly partition: number; readonly key: string; readonly ringVersion: number; readonly replyTo: ActorRef<StorageReply> }
+  /** Everything stored, for checkers and tests: store key (`bucket/key`) → clock. */
+  | { readonly type: 'st-dump'; readonly replyTo: ActorRef<StorageDump> };
+
+/** A replica's whole content. */
+export interface StorageDump {
+  readonly type: 'st-dump';
+  readonly node: string;
+  /** `node@epoch`: the id this replica mints dots under. */
+  readonly replicaId: string;
+  readonly keys: Readonly<Record<string, StoredClock>>;
+}
+
+/** Checks a context from outside. */
+export function isVersionVector(x: unknown): x is VersionVector {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  return Object.values(x).every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+}
+
+/** Checks options from outside. */
+export function isKvOptions(x: unknown): x is KvOptions {
+  if (x === undefined) return true;
+  if (typeof x !== 'object' || x === null) return false;
+  const o = x as Record<string, unknown>;
+  return ['n', 'r', 'w', 'timeoutMs'].every((k) => o[k] === undefined || (typeof o[k] === 'number' && Number.isFinite(o[k]) && (o[k] as number) > 0));
+}
+
+/** Checks a client request's shape (not its values' sense: the coordinator answers those with INVALID_REQUEST). */
+export function isKvRequest(x: unknown): x is KvRequest {
+  if (typeof x !== 'object' || x === null) return false;
+  const m = x as KvRequest;
+  if (m.type !== 'kv-put' && m.type !== 'kv-get' && m.type !== 'kv-delete') return false;
+  if (!isActorRef(m.replyTo) || typeof m.key !== 'string' || (m.bucket !== undefined && typeof m.bucket !== 'string') || !isKvOptions(m.options)) return false;
+  if (m.type !== 'kv-get' && m.context !== undefined && !isVersionVector(m.context)) return false;
+  return true;
+}

@@ -1,0 +1,70 @@
+/**
+ * The store behind `/system/storage`: per key, a dotted version vector set of values, organised by
+ * partition so that a partition can be listed, streamed and hashed without touching the others.
+ * It lives on the node's disk area, outside the actor (principle 8): a crash of the storage actor
+ * restarts the actor, never the data.
+ *
+ * - `disk`: survives `kill` and `restart` in simulation and local runtimes; `restartEmpty` wipes it.
+ *   (In threads the disk lives in the node's worker and dies with it: every restart is empty.)
+ * - `memory`: kept per start of the node (keyed by node uid), so any restart begins empty; a crash
+ *   of the actor alone keeps it.
+ */
+import type { Disk } from '@starling/actors';
+import type { DvvSet } from './dvv.ts';
+
+/** A stored value: the application's data, or `null` for a tombstone (a delete). */
+export type StoredValue = unknown;
+
+/** What one key holds. */
+export type StoredClock = DvvSet<StoredValue>;
+
+/** Where a store keeps its data. */
+export type StoreKind = 'disk' | 'memory';
+
+/** The store interface the storage actor uses; a custom store implements the same. */
+export interface Store {
+  /**
+   * A random id minted when the store was created empty, kept as long as it lives: with the node
+   * name it forms the replica id under which this node mints dots, so a node restarted empty can
+   * never mint a dot another replica already holds (principle 6).
+   */
+  readonly epoch: string;
+  get(partition: number, key: string): StoredClock | undefined;
+  put(partition: number, key: string, clock: StoredClock): void;
+  /** Keys of one partition. */
+  keys(partition: number): string[];
+  /** Partitions that hold at least one key. */
+  partitions(): number[];
+}
+
+interface StoreArea {
+  epoch: string;
+  readonly partitions: Map<number, Map<string, StoredClock>>;
+}
+
+/** A store on the node's disk area. `mintEpoch` draws the epoch if the store is created empty now. */
+export function openStore(disk: Disk, kind: StoreKind, nodeUid: string, mintEpoch: () => string): Store {
+  const area = disk.area<StoreArea>('starling.kv');
+  const key = kind === 'disk' ? 'disk' : `memory:${nodeUid}`;
+  if (kind === 'memory') for (const k of [...area.keys()]) if (k.startsWith('memory:') && k !== key) area.delete(k);
+  let data = area.get(key);
+  if (!data) {
+    data = { epoch: mintEpoch(), partitions: new Map() };
+    area.set(key, data);
+  }
+  const { partitions } = data;
+  return {
+    epoch: data.epoch,
+    get: (partition, k) => partitions.get(partition)?.get(k),
+    put(partition, k, clock) {
+      let p = partitions.get(partition);
+      if (!p) {
+        p = new Map();
+        partitions.set(partition, p);
+      }
+      p.set(k, clock);
+    },
+    keys: (partition) => [...(partitions.get(partition)?.keys() ?? [])],
+    partitions: () => [...partitions.keys()].sort((a, b) => a - b),
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * A Jepsen-style workload for the simulation tests: clients do read-modify-write cycles on a few
+ * keys (each put carries the context of the client's last read of the key, or none), a fault
+ * schedule runs meanwhile, then the network heals, the cluster settles, and every replica's
+ * content is read for the checker.
+ */
+import { type ActorRef, type ClusterConfig, type SimulationCluster, startCluster, type TimedFault } from '@starling/actors';
+import {
+  type FinalState,
+  HistoryRecorder,
+  KvClient,
+  KvError,
+  type StorageDump,
+  type StorageRequest,
+  storageRef,
+  type StoredClock,
+  useReplication,
+  type VersionVector,
+  type Wipe,
+} from '../../src/index.ts';
+
+export interface WorkloadOptions {
+  readonly seed: number;
+  readonly nodes?: number;
+  readonly keys?: number;
+  readonly clients?: number;
+  /** Operations per client. */
+  readonly opsPerClient?: number;
+  readonly network?: ClusterConfig['network'];
+  /** Faults, at times relative to the start of the workload. */
+  readonly faults?: readonly TimedFault[];
+  readonly timeoutMs?: number;
+}
+
+export interface WorkloadRun {
+  readonly history: HistoryRecorder;
+  readonly final: FinalState;
+  readonly wipes: readonly Wipe[];
+  readonly cluster: SimulationCluster;
+}
+
+/** A seeded generator for the workload's own choices (never the cluster's). */
+function lcg(seed: number): () => number {
+  let s = (seed ^ 0x9e3779b9) >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 0x1_0000_0000;
+  };
+}
+
+export async function runWorkload(o: WorkloadOptions): Promise<WorkloadRun> {
+  const nodes = o.nodes ?? 5;
+  const cluster = await startCluster({
+    runtime: 'simulation',
+    seed: o.seed,
+    nodes,
+    network: o.network ?? { latency: { kind: 'uniform', minMs: 1, maxMs: 10 } },
+    plugins: [useReplication({ defaults: { timeoutMs: o.timeoutMs ?? 500 } })],
+  });
+  const history = new HistoryRecorder();
+  const random = lcg(o.seed);
+  const keys = Array.from({ length: o.keys ?? 4 }, (_, i) => `k${i}`);
+  const wipes: Wipe[] = [];
+  const startMs = cluster.now();
+  if (o.faults && o.faults.length > 0) {
+    for (const f of o.faults) if (f.fault.kind === 'restart-empty') wipes.push({ node: f.fault.node, atMs: startMs + f.atMs });
+    cluster.applySchedule({ faults: o.faults });
+  }
+  const clients = Array.from({ length: o.clients ?? 3 }, (_, c) => ({
+    client: new KvClient(cluster, { name: `c${c}`, recorder: history, graceMs: 200 }),
+    contexts: new Map<string, VersionVector>(),
+  }));
+  let writeSeq = 0;
+  const loops = clients.map(async ({ client, contexts }, c) => {
+    for (let i = 0; i < (o.opsPerClient ?? 30); i++) {
+      const key = keys[Math.floor(random() * keys.length)]!;
+      const roll = random();
+      try {
+        if (roll < 0.4) {
+          const got = await client.get(key);
+          contexts.set(key, got.context);
+        } else if (roll < 0.9) {
+          const context = contexts.get(key);
+          const put = await client.put(key, `c${c}-${writeSeq++}`, context ? { context } : {});
+          contexts.set(key, put.context);
+        } else {
+          const context = contexts.get(key);
+          await client.delete(key, context ? { context } : {});
+          contexts.delete(key);
+        }
+      } catch (err) {
+        // Failed and unknown outcomes are in the history; anything else is a bug in the test.
+        if (!(err instanceof KvError)) throw err;
+      }
+    }
+  });
+  await cluster.until(Promise.all(loops), { timeoutMs: 600_000 });
+  return { history, final: await finalState(cluster), wipes, cluster };
+}
+
+/** Heals, lets everything in flight land, and reads every replica. */
+export async function finalState(cluster: SimulationCluster): Promise<FinalState> {
+  await cluster.network.heal();
+  await cluster.network.update({ lossProbability: 0, duplicateProbability: 0, reorderProbability: 0 });
+  for (const node of cluster.nodes) if (cluster.nodeState(node) === 'paused') await cluster.resume(node);
+  for (const node of cluster.nodes) if (cluster.nodeState(node) === 'down') await cluster.restart(node);
+  await cluster.runFor(5_000);
+  const final: Record<string, Record<string, StoredClock>> = {};
+  for (const node of cluster.nodes) {
+    const dump = await cluster.until(cluster.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo: ActorRef<StorageDump>) => ({ type: 'st-dump', replyTo }), { timeoutMs: 5_000 }));
+    final[node] = { ...dump.keys };
+  }
+  return final as FinalState;
+}
