@@ -37,7 +37,7 @@ import {
   type Percentiles,
   threadsBenchPlugin,
 } from './threads-plugin.ts';
-import { interleave, lowerIsBetter, nextMessage, startBareWorker, type Sampler, terminateAll, withCpuAwake, within } from './threads-support.ts';
+import { interleave, lowerIsBetter, nextMessage, openBareFlood, startBareWorker, type Sampler, terminateAll, withCpuAwake, within } from './threads-support.ts';
 
 const RATE_UNIT = 'msg/s';
 const LATENCY_UNIT = 'µs (lower is better)';
@@ -93,33 +93,6 @@ function floodContender(fc: FloodCluster, routes: ReadonlyMap<number, readonly n
       return perLink * links;
     },
   };
-}
-
-/** Bare flood workers with a MessageChannel between every pair. */
-async function openBareFlood(nodes: number): Promise<Worker[]> {
-  const workers: Worker[] = [];
-  try {
-    for (let index = 0; index < nodes; index++) workers.push(await startBareWorker('flood-worker.mjs', { index }));
-    const ports = workers.map(() => ({}) as Record<number, import('node:worker_threads').MessagePort>);
-    for (let i = 0; i < nodes; i++) {
-      for (let j = i + 1; j < nodes; j++) {
-        const { port1, port2 } = new MessageChannel();
-        ports[i]![j] = port1;
-        ports[j]![i] = port2;
-      }
-    }
-    await Promise.all(
-      workers.map((w, i) => {
-        const ready = nextMessage(w, 10_000, 'a bare flood worker to connect');
-        w.postMessage({ type: 'peers', ports: ports[i] }, Object.values(ports[i]!));
-        return ready;
-      }),
-    );
-    return workers;
-  } catch (err) {
-    await terminateAll(workers);
-    throw err;
-  }
 }
 
 function bareFloodContender(workers: readonly Worker[], routes: ReadonlyMap<number, readonly number[]>, initialSize: number): Contender {

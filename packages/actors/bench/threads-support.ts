@@ -3,7 +3,7 @@
  * is better, and an interleaved-rounds measurement for figures that are not rates (latency
  * percentiles, start times, memory), which `ctx.compare` cannot time.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { type BenchContext, type Figure, figureResult } from '../../../scripts/bench/types.ts';
 
 /** Untimed rounds per contender before the timed ones (cold code, first allocations). */
@@ -118,5 +118,32 @@ export async function withCpuAwake<T>(work: () => Promise<T>, maxMs: number): Pr
   } finally {
     Atomics.store(flag, 0, 1);
     await spinner.terminate();
+  }
+}
+
+/** Starts `nodes` bare flood workers (threads-bare/flood-worker.mjs) with a MessageChannel between every pair. */
+export async function openBareFlood(nodes: number): Promise<Worker[]> {
+  const workers: Worker[] = [];
+  try {
+    for (let index = 0; index < nodes; index++) workers.push(await startBareWorker('flood-worker.mjs', { index }));
+    const ports = workers.map(() => ({}) as Record<number, MessagePort>);
+    for (let i = 0; i < nodes; i++) {
+      for (let j = i + 1; j < nodes; j++) {
+        const { port1, port2 } = new MessageChannel();
+        ports[i]![j] = port1;
+        ports[j]![i] = port2;
+      }
+    }
+    await Promise.all(
+      workers.map((w, i) => {
+        const ready = nextMessage(w, 10_000, 'a bare flood worker to connect');
+        w.postMessage({ type: 'peers', ports: ports[i] }, Object.values(ports[i]!));
+        return ready;
+      }),
+    );
+    return workers;
+  } catch (err) {
+    await terminateAll(workers);
+    throw err;
   }
 }

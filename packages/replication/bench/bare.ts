@@ -8,40 +8,15 @@
  * - ping-pong: a bare worker asking a bare echo worker, one `postMessage` per request and per
  *   reply, a fixed number in flight; the round's latency percentiles.
  */
-import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { MessageChannel, type Worker } from 'node:worker_threads';
 import type { Contender } from '../../../scripts/bench/types.ts';
-import { nextMessage, type Sampler, startBareWorker, terminateAll } from '../../actors/bench/threads-support.ts';
+import { nextMessage, openBareFlood, type Sampler, startBareWorker, terminateAll } from '../../actors/bench/threads-support.ts';
 
 /** Far above a sized round (~0.4 s): only a stuck round reaches it. */
 const ROUND_WAIT_MS = 20_000;
 const CONNECT_WAIT_MS = 10_000;
 
-/** Starts `nodes` flood workers wired all to all. */
-export async function openBareFlood(nodes: number): Promise<Worker[]> {
-  const workers: Worker[] = [];
-  try {
-    for (let index = 0; index < nodes; index++) workers.push(await startBareWorker('flood-worker.mjs', { index }));
-    const ports = workers.map(() => ({}) as Record<number, MessagePort>);
-    for (let i = 0; i < nodes; i++) {
-      for (let j = i + 1; j < nodes; j++) {
-        const { port1, port2 } = new MessageChannel();
-        ports[i]![j] = port1;
-        ports[j]![i] = port2;
-      }
-    }
-    await Promise.all(
-      workers.map((w, i) => {
-        const ready = nextMessage(w, CONNECT_WAIT_MS, 'a bare flood worker to connect');
-        w.postMessage({ type: 'peers', ports: ports[i] }, Object.values(ports[i]!));
-        return ready;
-      }),
-    );
-    return workers;
-  } catch (err) {
-    await terminateAll(workers);
-    throw err;
-  }
-}
+export { openBareFlood };
 
 /** Every worker bursts to every other; a round resolves once every receiver has counted its items. */
 export function bareFloodContender(workers: readonly Worker[], name: string): Contender {
