@@ -38,6 +38,7 @@ export interface KvClientOptions {
   readonly graceMs?: number;
 }
 
+/** The client's request deadline unless a request names one, in ms (it overrides the bucket's). */
 const DEFAULT_TIMEOUT_MS = 2_000;
 
 /**
@@ -150,11 +151,11 @@ export class KvClient {
 }
 
 function kvOptions(o: ClientOptions): KvOptions {
-  const out: { n?: number; r?: number; w?: number; timeoutMs?: number } = {};
+  // The deadline always travels with the request, so the client and the coordinator wait alike.
+  const out: { n?: number; r?: number; w?: number; timeoutMs?: number } = { timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS };
   if (o.n !== undefined) out.n = o.n;
   if (o.r !== undefined) out.r = o.r;
   if (o.w !== undefined) out.w = o.w;
-  if (o.timeoutMs !== undefined) out.timeoutMs = o.timeoutMs;
   return out;
 }
 

@@ -14,14 +14,14 @@
  * tells the coordinator of newer ones. Requests to replicas carry the ring version they were
  * routed with.
  */
-import { type ActorContext, type ActorRef, type AnyRef, defineActor, selectActor, type Terminated } from '@starling/actors';
+import { type ActorContext, type ActorRef, defineActor, selectActor, type Terminated } from '@starling/actors';
 import { gossipRef, isActive, isMembershipNotice, type MembershipNotice } from '@starling/gossip';
-import { type Dot, join, values } from './dvv.ts';
+import { type Dot, isDvvSet, join, values } from './dvv.ts';
 import type { KvErrorCode, KvOutcome } from './errors.ts';
 import { type GetReply, isKvRequest, type KvOptions, type KvRequest, type PutReply, type StorageReply } from './protocol.ts';
 import { type QuorumSpec, ReadQuorum, WriteQuorum } from './quorum.ts';
 import { isRing, partitionOf, preferenceList, type Ring } from './ring.ts';
-import type { RingUpdated } from './ring-keeper.ts';
+import { type RingUpdated, savedRing } from './ring-keeper.ts';
 import { STORAGE_PATH, storageRef } from './storage.ts';
 import type { StoredClock } from './store.ts';
 
@@ -105,6 +105,8 @@ function fail(code: KvErrorCode, message: string, outcome: KvOutcome, replicas: 
 /** What is wrong with a request, if anything (answered with INVALID_REQUEST). */
 function invalid(msg: KvRequest, s: ReplicationDefaults, ring: Ring): string | undefined {
   if (msg.key.length === 0 || msg.key.length > MAX_KEY_LENGTH) return `a key is 1 to ${MAX_KEY_LENGTH} characters`;
+  // `bucket/key` names the object: a `/` in the bucket would let two pairs name one object.
+  if (msg.bucket !== undefined && (msg.bucket.length === 0 || msg.bucket.includes('/'))) return 'a bucket name is non-empty and has no "/"';
   if (![s.n, s.r, s.w].every((x) => Number.isInteger(x) && x >= 1)) return 'n, r and w are integers >= 1';
   if (s.r > s.n || s.w > s.n) return `r (${s.r}) and w (${s.w}) cannot exceed n (${s.n})`;
   if (s.n > ring.members.length) return `n (${s.n}) exceeds the ${ring.members.length} nodes of the ring`;
@@ -133,28 +135,31 @@ function finish(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, 
  * (an ask's temporary ref), so it names the request. Deliveries older than the runtime's
  * `maxMessageAgeMs` are dropped, so remembering a window longer than that is enough.
  */
-function isDuplicate(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, replyTo: AnyRef): boolean {
+function isDuplicate(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, msg: Extract<KvRequest, { type: 'kv-put' | 'kv-delete' }>): boolean {
+  const { replyTo } = msg;
   const now = ctx.now();
   for (const [key, atMs] of state.seenWrites) {
     if (now - atMs < DEDUPE_WINDOW_MS) break;
     state.seenWrites.delete(key);
   }
-  const key = `${replyTo.node}|${replyTo.nodeUid}|${replyTo.path}|${replyTo.uid}`;
+  const key = `${replyTo.node}|${replyTo.nodeUid}|${replyTo.path}|${replyTo.uid}|${msg.requestId ?? ''}|${storeKey(msg.bucket, msg.key)}`;
   if (state.seenWrites.has(key)) return true;
   state.seenWrites.set(key, now);
   return false;
 }
 
 function startWrite(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, msg: Extract<KvRequest, { type: 'kv-put' | 'kv-delete' }>): void {
-  if (isDuplicate(state, ctx, msg.replyTo)) return;
+  if (isDuplicate(state, ctx, msg)) return;
   const s = settingsFor(state, msg.bucket, msg.options);
   const problem = invalid(msg, s, state.ring);
   if (problem) return ctx.tell(msg.replyTo, fail('INVALID_REQUEST', problem, 'failed'));
   const key = storeKey(msg.bucket, msg.key);
   const partition = partitionOf(state.ring, key);
   const preference = preferenceList(state.ring, partition, s.n);
-  if (!preference.includes(ctx.nodeName)) {
-    // Only a primary mints the dot, since it must know its own version of the key.
+  if (!preference.includes(ctx.nodeName) && msg.isForwarded !== true) {
+    // Only a primary mints the dot, since it must know its own version of the key. A request
+    // forwarded once is coordinated where it lands, even if rings disagree for a moment: never
+    // forwarded again, so it cannot bounce between two nodes.
     const target = preference.find((n) => !state.down.has(n)) ?? preference[0]!;
     ctx.tell(selectActor<KvRequest>(target, COORDINATOR_PATH), { ...msg, isForwarded: true });
     return;
@@ -234,7 +239,7 @@ function onStorageReply(state: CoordinatorState, ctx: ActorContext<CoordinatorMe
   } else return;
   if (p.quorum.isMet && p.clock && p.dot) {
     finish(state, ctx, msg.reqId);
-    ctx.tell(p.replyTo, { type: 'kv-put-ok', context: join(p.clock), dot: p.dot, replicas: p.quorum.replicas() });
+    ctx.tell(p.replyTo, { type: 'kv-put-ok', context: join(p.clock), values: values(p.clock).filter((v) => v !== null), dot: p.dot, replicas: p.quorum.replicas() });
   }
 }
 
@@ -251,12 +256,22 @@ function onTimeout(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage
   }
 }
 
+/** Replies from storage come from other nodes too: check them before use. */
+function isStorageReply(msg: StorageReply): boolean {
+  if (typeof msg.reqId !== 'string' || typeof msg.node !== 'string') return false;
+  if (msg.type === 'st-read-result') return msg.clock === null || isDvvSet(msg.clock);
+  if (msg.type === 'st-coordinated') return isDvvSet(msg.clock) && typeof msg.dot === 'object' && msg.dot !== null && typeof msg.dot.id === 'string' && Number.isSafeInteger(msg.dot.counter);
+  return true;
+}
+
 /** The coordinator actor. */
 export const coordinatorActor = defineActor<CoordinatorMessage, CoordinatorState, CoordinatorProps>({
   name: 'starling.coordinator',
   init(props, ctx) {
+    // The ring keeper saves each ring it adopts: a restarted coordinator starts from the newest.
+    const saved = savedRing(ctx.disk);
     return {
-      ring: props.ring,
+      ring: saved !== undefined && saved.version > props.ring.version ? saved : props.ring,
       defaults: props.defaults,
       buckets: props.buckets,
       pending: new Map(),
@@ -288,7 +303,7 @@ export const coordinatorActor = defineActor<CoordinatorMessage, CoordinatorState
       case 'st-coordinated':
       case 'st-written':
       case 'st-read-result':
-        if (typeof msg.reqId !== 'string' || typeof msg.node !== 'string') break;
+        if (!isStorageReply(msg)) break;
         onStorageReply(state, ctx, msg);
         return state;
       case 'kv-timeout':

@@ -27,8 +27,13 @@ export interface KvKey {
 /** A successful put or delete. */
 export interface PutOk {
   readonly type: 'kv-put-ok';
-  /** The causal context after this write: carry it into the next put of the key to replace what it saw. */
+  /**
+   * The causal context after this write. It covers every value in `values`, so a put with it
+   * replaces them all: look at `values` first (Riak's `return_body`), or read again.
+   */
   readonly context: VersionVector;
+  /** The key's values at the coordinator right after this write: this write's value, and any sibling concurrent with it. */
+  readonly values: readonly unknown[];
   /** The event this write created (the coordinator's replica id and counter). */
   readonly dot: Dot;
   /** Replicas that acknowledged it by the time W was reached (principle 8). */
@@ -60,10 +65,20 @@ export interface KvFailure {
 export type PutReply = PutOk | KvFailure;
 export type GetReply = GetOk | KvFailure;
 
+/**
+ * Names a write for de-duplication: the network may deliver a request twice, and a write
+ * coordinated twice stores one value under two dots. A coordinator treats requests with the same
+ * reply address, `requestId` and key as one. An ask's reply address is unique already; an actor
+ * that reuses its own ref as `replyTo` gives each write a distinct `requestId`.
+ */
+export interface WriteIdentity {
+  readonly requestId?: string;
+}
+
 /** What a client asks a coordinator. */
 export type KvRequest =
-  | (KvKey & { readonly type: 'kv-put'; readonly value: unknown; readonly context?: VersionVector; readonly options?: KvOptions; readonly replyTo: ActorRef<PutReply>; readonly isForwarded?: boolean })
-  | (KvKey & { readonly type: 'kv-delete'; readonly context?: VersionVector; readonly options?: KvOptions; readonly replyTo: ActorRef<PutReply>; readonly isForwarded?: boolean })
+  | (KvKey & WriteIdentity & { readonly type: 'kv-put'; readonly value: unknown; readonly context?: VersionVector; readonly options?: KvOptions; readonly replyTo: ActorRef<PutReply>; readonly isForwarded?: boolean })
+  | (KvKey & WriteIdentity & { readonly type: 'kv-delete'; readonly context?: VersionVector; readonly options?: KvOptions; readonly replyTo: ActorRef<PutReply>; readonly isForwarded?: boolean })
   | (KvKey & { readonly type: 'kv-get'; readonly options?: KvOptions; readonly replyTo: ActorRef<GetReply> });
 
 /** What storage answers a coordinator. */
@@ -111,6 +126,6 @@ export function isKvRequest(x: unknown): x is KvRequest {
   const m = x as KvRequest;
   if (m.type !== 'kv-put' && m.type !== 'kv-get' && m.type !== 'kv-delete') return false;
   if (!isActorRef(m.replyTo) || typeof m.key !== 'string' || (m.bucket !== undefined && typeof m.bucket !== 'string') || !isKvOptions(m.options)) return false;
-  if (m.type !== 'kv-get' && m.context !== undefined && !isVersionVector(m.context)) return false;
+  if (m.type !== 'kv-get' && ((m.context !== undefined && !isVersionVector(m.context)) || (m.requestId !== undefined && typeof m.requestId !== 'string'))) return false;
   return true;
 }
