@@ -302,8 +302,11 @@ export class Router {
     this.dirty.add(link);
     if (this.flushScheduled || this.closed) return;
     this.flushScheduled = true;
-    // At the end of the current task: everything one task sends leaves in one batch per link.
-    queueMicrotask(this.flushTask);
+    // In the loop's check phase, after every message the poll phase handed over: under
+    // request/response load each incoming post is its own task, and flushing per task sent one
+    // post per message (decision 44). A pump slice ends before the next one is scheduled, so a
+    // batch never holds more than one slice's output.
+    setImmediate(this.flushTask);
   }
 
   private readonly flushTask = (): void => this.flush();

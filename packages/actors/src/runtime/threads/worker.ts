@@ -214,7 +214,8 @@ async function main(data: NodeWorkerData): Promise<void> {
       mayAcknowledgeUser: () => (system?.queued ?? 0) < config.threads.userLinkCapacity,
     },
   );
-  pump.afterSlice = () => router.flush();
+  // Links flush themselves once per loop turn (link.ts), not after each slice.
+  pump.afterSlice = undefined;
   for (const [peer, [sys, user]] of Object.entries(data.peers)) router.connect(peer, sys, user);
 
   // A paused node runs nothing: the pump checks the shared flag before every slice.
