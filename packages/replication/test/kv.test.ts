@@ -2,7 +2,7 @@
  * The store as a user meets it, in simulation: put/get/delete through the host client, siblings
  * and their resolution, strict quorums with the replicas that answered, and bad input.
  */
-import { type ActorRef, isolate, selectActor, type SimulationCluster, startCluster } from '@starling/actors';
+import { type ActorRef, isolate, selectActor, type SimulationCluster, startCluster, usePlugin } from '@starling/actors';
 import { useGossip } from '@starling/gossip';
 import { describe, expect } from 'vitest';
 import { simIt } from '../../../scripts/testing/seed.ts';
@@ -18,6 +18,7 @@ import {
   storeKey,
   useReplication,
 } from '../src/index.ts';
+import { kvUser, type KvUserMsg, kvUserPlugin } from './fixtures/kv-user.ts';
 
 async function kvCluster(seed: number, nodes = 5): Promise<SimulationCluster> {
   return startCluster({
@@ -130,6 +131,14 @@ describe('the key-value store', () => {
     const kv = new KvClient(cluster, { nodes: [p1!] });
     const put = await cluster.until(kv.put('k2', 'v').catch((e: unknown) => e));
     expect(put).toMatchObject({ code: 'QUORUM_NOT_MET', outcome: 'failed', replicas: [p1] });
+    await cluster.stop();
+  });
+
+  simIt('an actor inside the cluster writes and reads through its node\'s coordinator', 38, async (seed) => {
+    const cluster = await startCluster({ runtime: 'simulation', seed, nodes: 5, plugins: [useReplication(), usePlugin(kvUserPlugin)] });
+    const user = await cluster.spawn('n3', kvUser, undefined, { name: 'app' });
+    const said = await cluster.until(cluster.ask(user, (replyTo: ActorRef<string>): KvUserMsg => ({ type: 'write-then-read', key: 'from-inside', value: 'hello', replyTo }), { timeoutMs: 10_000 }));
+    expect(said).toBe('read ["hello"]');
     await cluster.stop();
   });
 
