@@ -37,7 +37,7 @@ import {
   type Percentiles,
   threadsBenchPlugin,
 } from './threads-plugin.ts';
-import { interleave, lowerIsBetter, nextMessage, openBareFlood, startBareWorker, type Sampler, terminateAll, withCpuAwake, within } from './threads-support.ts';
+import { bareFloodContender, interleave, lowerIsBetter, nextMessage, openBareFlood, startBareWorker, type Sampler, terminateAll, withCpuAwake, within } from './threads-support.ts';
 
 const RATE_UNIT = 'msg/s';
 const LATENCY_UNIT = 'µs (lower is better)';
@@ -95,29 +95,6 @@ function floodContender(fc: FloodCluster, routes: ReadonlyMap<number, readonly n
   };
 }
 
-function bareFloodContender(workers: readonly Worker[], routes: ReadonlyMap<number, readonly number[]>, initialSize: number): Contender {
-  const links = [...routes.values()].reduce((n, to) => n + to.length, 0);
-  const expected = workers.map(() => 0);
-  return {
-    name: BARE,
-    initialSize,
-    async run(size) {
-      const perLink = Math.max(1, Math.round(size / links));
-      for (const to of routes.values()) for (const t of to) expected[t]! += perLink;
-      const done = expected.map((total, i) => {
-        if (total === 0) return Promise.resolve();
-        const w = workers[i]!;
-        const reply = nextMessage(w, ROUND_WAIT_MS, 'a bare receiver to count its items');
-        w.postMessage({ type: 'await', total });
-        return reply;
-      });
-      for (const [from, to] of routes) workers[from]!.postMessage({ type: 'burst', to, count: perLink });
-      await Promise.all(done);
-      return perLink * links;
-    },
-  };
-}
-
 /** Fails unless every item sent between nodes was delivered: a figure must count only deliveries. */
 async function assertNoDrops(cluster: Cluster, ctx: BenchContext): Promise<void> {
   const links = await cluster.network.links();
@@ -142,7 +119,7 @@ async function compareFlood(ctx: BenchContext, nodes: number, routes: ReadonlyMa
   try {
     fc = await openFloodCluster(nodes);
     workers = await openBareFlood(nodes);
-    const m = await ctx.compare([floodContender(fc, routes, 20_000), bareFloodContender(workers, routes, 20_000)]);
+    const m = await ctx.compare([floodContender(fc, routes, 20_000), bareFloodContender(workers, routes, 20_000, BARE)]);
     await assertNoDrops(fc.cluster, ctx);
     return { subject: measured(m, STARLING), bare: measured(m, BARE) };
   } finally {

@@ -4,7 +4,7 @@
  * percentiles, start times, memory), which `ctx.compare` cannot time.
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { type BenchContext, type Figure, figureResult } from '../../../scripts/bench/types.ts';
+import { type BenchContext, type Contender, type Figure, figureResult } from '../../../scripts/bench/types.ts';
 
 /** Untimed rounds per contender before the timed ones (cold code, first allocations). */
 const WARMUP_ROUNDS = 2;
@@ -146,4 +146,32 @@ export async function openBareFlood(nodes: number): Promise<Worker[]> {
     await terminateAll(workers);
     throw err;
   }
+}
+
+/**
+ * The bare flood as a contender: each round, every worker in `routes` bursts items to its targets
+ * (100 per post, see flood-worker.mjs); it resolves once every receiver has counted its items.
+ */
+export function bareFloodContender(workers: readonly Worker[], routes: ReadonlyMap<number, readonly number[]>, initialSize: number, name: string): Contender {
+  const links = [...routes.values()].reduce((n, to) => n + to.length, 0);
+  // Receivers count cumulatively since they started.
+  const expected = workers.map(() => 0);
+  return {
+    name,
+    initialSize,
+    async run(size) {
+      const perLink = Math.max(1, Math.round(size / links));
+      for (const to of routes.values()) for (const t of to) expected[t]! += perLink;
+      const done = expected.map((total, i) => {
+        if (total === 0) return Promise.resolve();
+        const w = workers[i]!;
+        const reply = nextMessage(w, 20_000, 'a bare receiver to count its items');
+        w.postMessage({ type: 'await', total });
+        return reply;
+      });
+      for (const [from, to] of routes) workers[from]!.postMessage({ type: 'burst', to, count: perLink });
+      await Promise.all(done);
+      return perLink * links;
+    },
+  };
 }

@@ -10,7 +10,7 @@
  */
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import type { Contender } from '../../../scripts/bench/types.ts';
-import { nextMessage, openBareFlood, type Sampler, startBareWorker, terminateAll } from '../../actors/bench/threads-support.ts';
+import { bareFloodContender, nextMessage, openBareFlood, type Sampler, startBareWorker, terminateAll } from '../../actors/bench/threads-support.ts';
 
 /** Far above a sized round (~0.4 s): only a stuck round reaches it. */
 const ROUND_WAIT_MS = 20_000;
@@ -18,30 +18,10 @@ const CONNECT_WAIT_MS = 10_000;
 
 export { openBareFlood };
 
-/** Every worker bursts to every other; a round resolves once every receiver has counted its items. */
-export function bareFloodContender(workers: readonly Worker[], name: string): Contender {
+/** Every worker bursts to every other (the actors bench's bare flood, all to all). */
+export function allToAllFlood(workers: readonly Worker[], name: string): Contender {
   const all = workers.map((_, i) => i);
-  const routes = new Map(all.map((i) => [i, all.filter((j) => j !== i)]));
-  const links = workers.length * (workers.length - 1);
-  // Receivers count cumulatively since they started.
-  const expected = workers.map(() => 0);
-  return {
-    name,
-    initialSize: 20_000,
-    async run(size) {
-      const perLink = Math.max(1, Math.round(size / links));
-      for (const to of routes.values()) for (const t of to) expected[t]! += perLink;
-      const done = expected.map((total, i) => {
-        const w = workers[i]!;
-        const reply = nextMessage(w, ROUND_WAIT_MS, 'a bare receiver to count its items');
-        w.postMessage({ type: 'await', total });
-        return reply;
-      });
-      for (const [from, to] of routes) workers[from]!.postMessage({ type: 'burst', to, count: perLink });
-      await Promise.all(done);
-      return perLink * links;
-    },
-  };
+  return bareFloodContender(workers, new Map(all.map((i) => [i, all.filter((j) => j !== i)])), 20_000, name);
 }
 
 /** An asking and an echoing bare worker over one MessageChannel. */

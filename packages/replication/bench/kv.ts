@@ -34,7 +34,7 @@ import type { Worker } from 'node:worker_threads';
 import { type BenchContext, type BenchGroup, type BenchResult, type Contender, figureResult, type Measured } from '../../../scripts/bench/types.ts';
 import { interleave, lowerIsBetter, type Sampler, terminateAll, within } from '../../actors/bench/threads-support.ts';
 import { KvClient, useReplication, type VersionVector } from '../src/index.ts';
-import { barePingSampler, bareFloodContender, type LatencyKey, openBareFlood, openBarePingPong } from './bare.ts';
+import { allToAllFlood, barePingSampler, type LatencyKey, openBareFlood, openBarePingPong } from './bare.ts';
 import { isCountingPosts, kvProbePlugin, type LoopTimes, loopTimes, probeActor, type ProbeMsg } from './probe-plugin.ts';
 import { CATEGORIES, formatProfile, type ProfileSummary, startProfile } from './profile.ts';
 
@@ -332,7 +332,7 @@ async function runSize(ctx: BenchContext, nodes: number, withLatency: boolean): 
     ctx.log(`  ${nodes} nodes started, ${KEY_COUNT} keys written and ${WARMUP_OPS} puts and gets run in ${(performance.now() - t0).toFixed(0)} ms`);
     flood = await openBareFlood(nodes);
     const l = load;
-    const m = await ctx.compare([kvContender(l, 'put', opName('put')), kvContender(l, 'get', opName('get')), bareFloodContender(flood, floodName(nodes))]);
+    const m = await ctx.compare([kvContender(l, 'put', opName('put')), kvContender(l, 'get', opName('get')), allToAllFlood(flood, floodName(nodes))]);
     await terminateAll(flood);
     flood = [];
 
