@@ -20,11 +20,13 @@
  *   with (`duplicate-write`: a write applied twice). Unknown writes may be there or not.
  * - **reads** — an ok get returns values put to that key, by puts that did not fail and were
  *   invoked before the get completed (`future-read`).
+ * - **sessions** — a session client's ok get is at least as new as every ok operation of that
+ *   client on the key completed before the get began (`read-your-writes`, `monotonic-reads`).
  *
  * The dots and contexts are the store's own, so the checker relies on what DVVs promise: a dot is
  * minted once (principle 6), and a clock that knows a write's dot has seen that write's context.
  */
-import { covers, type Dot, type DvvSet, emptyClock, isDvvSet, join, mergeContexts, sync, type VersionVector, versions } from './dvv.ts';
+import { covers, descends, type Dot, type DvvSet, emptyClock, isDvvSet, join, mergeContexts, sync, type VersionVector, versions } from './dvv.ts';
 import { type Completion, formatContext, formatDot, formatEntry, type HistoryEntry, type OpKind } from './history.ts';
 
 /**
@@ -57,6 +59,10 @@ export type ViolationKind =
   | 'phantom-value'
   | 'failed-op-visible'
   | 'future-read'
+  /** A session's get older than one of its own earlier acknowledged writes of the key. */
+  | 'read-your-writes'
+  /** A session's get older than one of its own earlier reads of the key. */
+  | 'monotonic-reads'
   /** A replica's clock fails {@link isDvvSet}, or holds an anonymous value (every stored value needs its coordinator's dot). */
   | 'malformed-clock';
 
@@ -319,6 +325,41 @@ function checkKey(key: string, ops: readonly HistoryEntry[], putsByValue: Readon
       else if (put.invocation.key !== key) violate('phantom-value', `get #${g.id} read ${JSON.stringify(value)}, which was put to ${put.invocation.key}`, [g, put]);
       else if (outcomeOf(put) === 'failed') violate('failed-op-visible', `get #${g.id} read ${JSON.stringify(value)}, whose put failed`, [put, g]);
       else if (put.invocation.atMs > c.atMs) violate('future-read', `get #${g.id} completed at ${c.atMs} ms with ${JSON.stringify(value)}, put only from ${put.invocation.atMs} ms`, [g, put]);
+    }
+  }
+
+  checkSessions(ops, violate);
+}
+
+/**
+ * Session guarantees (Terry et al. 1994), for the operations of session clients: an ok get's
+ * context descends the context of every ok operation of the same client on the key that completed
+ * before the get was invoked: its writes (`read-your-writes`) and its reads (`monotonic-reads`).
+ */
+function checkSessions(ops: readonly HistoryEntry[], violate: (kind: ViolationKind, message: string, involved: readonly (HistoryEntry | undefined)[]) => void): void {
+  const byClient = new Map<string, HistoryEntry[]>();
+  for (const e of ops) {
+    if (e.invocation.session !== true || e.completion?.outcome !== 'ok') continue;
+    let mine = byClient.get(e.invocation.client);
+    if (!mine) byClient.set(e.invocation.client, (mine = []));
+    mine.push(e);
+  }
+  for (const mine of byClient.values()) {
+    for (const g of mine) {
+      const c = g.completion!;
+      if (c.outcome !== 'ok' || c.result.kind !== 'get') continue;
+      const read = c.result.context;
+      for (const before of mine) {
+        const b = before.completion!;
+        if (before === g || b.atMs > g.invocation.atMs || b.outcome !== 'ok' || descends(read, b.result.context)) continue;
+        const isWrite = b.result.kind !== 'get';
+        violate(
+          isWrite ? 'read-your-writes' : 'monotonic-reads',
+          `session ${g.invocation.client}: get #${g.id} returned ctx ${formatContext(read)}, older than its earlier ${isWrite ? 'write' : 'read'} #${before.id} (ctx ${formatContext(b.result.context)})`,
+          [g, before],
+        );
+        break;
+      }
     }
   }
 }

@@ -4,11 +4,12 @@
  * for the checker (Jepsen's discipline: a put whose outcome is not known is `unknown`, not failed).
  */
 import { AskTimeoutError, type Cluster, StarlingError } from '@starling/actors';
-import { coordinatorRef } from './coordinator.ts';
-import type { VersionVector } from './dvv.ts';
+import { coordinatorRef, coordinatorStatsRef, storeKey } from './coordinator.ts';
+import { mergeContexts, type VersionVector } from './dvv.ts';
 import { KvError } from './errors.ts';
 import type { Completion, HistoryRecorder, OpKind } from './history.ts';
-import type { GetOk, GetReply, KvOptions, KvRequest, PutOk, PutReply } from './protocol.ts';
+import type { CoordinatorStats, GetOk, GetReply, KvOptions, KvRequest, PutOk, PutReply, StatsRequest, StorageRequest, StorageStats } from './protocol.ts';
+import { storageRef } from './storage.ts';
 
 /** Options of one operation. */
 export interface ClientOptions extends KvOptions {
@@ -36,6 +37,19 @@ export interface KvClientOptions {
    * network becomes an `unknown` outcome after this. Default 1 000.
    */
   readonly graceMs?: number;
+  /**
+   * Make the client a session (Terry et al. 1994): it remembers, per key, the context of every
+   * successful operation, and its reads return a value at least as new (read-your-writes,
+   * monotonic reads), from any node, or fail `SESSION_UNAVAILABLE` when no reachable replica has
+   * it. Default false.
+   */
+  readonly session?: boolean;
+}
+
+/** A node's counts: its coordinator's and its storage's. */
+export interface NodeStats {
+  readonly coordinator: CoordinatorStats;
+  readonly storage: StorageStats;
 }
 
 /** The client's request deadline unless a request names one, in ms (it overrides the bucket's). */
@@ -53,6 +67,8 @@ const DEFAULT_TIMEOUT_MS = 2_000;
  */
 export class KvClient {
   private turn = 0;
+  /** A session's context per store key. */
+  private readonly contexts = new Map<string, VersionVector>();
   readonly name: string;
 
   constructor(
@@ -74,12 +90,14 @@ export class KvClient {
 
   /** Reads the key: all siblings and one causal context. */
   async get(key: string, options: ClientOptions = {}): Promise<GetOk> {
-    const id = this.options.recorder?.invoke({ client: this.name, kind: 'get', key: this.historyKey(options.bucket, key), atMs: this.cluster.now() });
+    const sk = storeKey(options.bucket, key);
+    const id = this.options.recorder?.invoke({ client: this.name, kind: 'get', key: sk, ...this.sessionMark(), atMs: this.cluster.now() });
+    const atLeast = this.contexts.get(sk);
     let reply: GetReply;
     try {
       reply = await this.cluster.ask<KvRequest, GetReply>(
         coordinatorRef(this.pick(options)),
-        (replyTo) => ({ type: 'kv-get', key, ...(options.bucket !== undefined ? { bucket: options.bucket } : {}), options: kvOptions(options), replyTo }),
+        (replyTo) => ({ type: 'kv-get', key, ...(options.bucket !== undefined ? { bucket: options.bucket } : {}), options: kvOptions(options), ...(atLeast !== undefined ? { atLeast } : {}), replyTo }),
         { timeoutMs: this.waitMs(options) },
       );
     } catch (err) {
@@ -96,14 +114,34 @@ export class KvClient {
       atMs: this.cluster.now(),
       result: { kind: 'get', values: reply.values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))), isDeleted: reply.isDeleted, context: reply.context },
     });
+    this.remember(sk, reply.context);
     return reply;
+  }
+
+  /**
+   * A session's context for the key: what its reads must be at least as new as. Empty for a
+   * client that is not a session, or a key it has not used.
+   */
+  sessionContext(key: string, bucket?: string): VersionVector {
+    return this.contexts.get(storeKey(bucket, key)) ?? {};
+  }
+
+  /** A node's counts: requests, sloppy writes, read repairs, session reads (coordinator); hints held, handed off, expired (storage). */
+  async stats(node: string): Promise<NodeStats> {
+    const opts = { timeoutMs: 2_000 };
+    const [coordinator, storage] = await Promise.all([
+      this.cluster.ask<StatsRequest, CoordinatorStats>(coordinatorStatsRef(node), (replyTo) => ({ type: 'kv-stats', replyTo }), opts),
+      this.cluster.ask<StorageRequest, StorageStats>(storageRef(node), (replyTo) => ({ type: 'st-stats', replyTo }), opts),
+    ]);
+    return { coordinator, storage };
   }
 
   private async write(kind: Exclude<OpKind, 'get'>, key: string, value: unknown, options: WriteOptions): Promise<PutOk> {
     const id = this.options.recorder?.invoke({
       client: this.name,
       kind,
-      key: this.historyKey(options.bucket, key),
+      key: storeKey(options.bucket, key),
+      ...this.sessionMark(),
       ...(kind === 'put' ? { value: typeof value === 'string' ? value : JSON.stringify(value) } : {}),
       ...(options.context !== undefined ? { context: options.context } : {}),
       atMs: this.cluster.now(),
@@ -128,6 +166,7 @@ export class KvClient {
       throw new KvError(reply.code, reply.message, reply.outcome, reply.replicas);
     }
     this.complete(id, { outcome: 'ok', atMs: this.cluster.now(), result: { kind, context: reply.context, dot: reply.dot, replicas: reply.replicas } });
+    this.remember(storeKey(options.bucket, key), reply.context);
     return reply;
   }
 
@@ -141,8 +180,14 @@ export class KvClient {
     return (options.timeoutMs ?? DEFAULT_TIMEOUT_MS) + (this.options.graceMs ?? 1_000);
   }
 
-  private historyKey(bucket: string | undefined, key: string): string {
-    return `${bucket ?? 'default'}/${key}`;
+  private sessionMark(): { session?: true } {
+    return this.options.session === true ? { session: true } : {};
+  }
+
+  private remember(sk: string, context: VersionVector): void {
+    if (this.options.session !== true) return;
+    const old = this.contexts.get(sk);
+    this.contexts.set(sk, old ? mergeContexts(old, context) : context);
   }
 
   private complete(id: number | undefined, completion: Completion): void {
@@ -152,11 +197,14 @@ export class KvClient {
 
 function kvOptions(o: ClientOptions): KvOptions {
   // The deadline always travels with the request, so the client and the coordinator wait alike.
-  const out: { n?: number; r?: number; w?: number; timeoutMs?: number } = { timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS };
-  if (o.n !== undefined) out.n = o.n;
-  if (o.r !== undefined) out.r = o.r;
-  if (o.w !== undefined) out.w = o.w;
-  return out;
+  return {
+    timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    ...(o.n !== undefined ? { n: o.n } : {}),
+    ...(o.r !== undefined ? { r: o.r } : {}),
+    ...(o.w !== undefined ? { w: o.w } : {}),
+    ...(o.sloppy !== undefined ? { sloppy: o.sloppy } : {}),
+    ...(o.fallbackAfterMs !== undefined ? { fallbackAfterMs: o.fallbackAfterMs } : {}),
+  };
 }
 
 function describe(err: unknown): { code: string; message: string } {

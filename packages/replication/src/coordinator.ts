@@ -1,12 +1,23 @@
 /**
- * `/system/coordinator`: serves `get`, `put` and `delete` for clients (Dynamo §4.5, strict quorum).
+ * `/system/coordinator`: serves `get`, `put` and `delete` for clients (Dynamo §4.5-4.7).
  *
- * - put/delete: coordinated by a primary replica of the key (the first N distinct nodes of its
- *   preference list); another node forwards the request there. The coordinator's storage mints
- *   the new version under its (node, storage epoch) id and stores it, then the coordinator sends
- *   it to the other N - 1 primaries and answers once W (its own store included) acknowledged.
- * - get: any node coordinates; it asks the N primaries and answers with the merge of the first R
- *   replies: all siblings and one causal context.
+ * - put/delete: coordinated by a primary replica of the key (one of the first N distinct nodes of
+ *   its preference list); another node forwards the request to the first reachable primary. The
+ *   coordinator's storage mints the new version under its (node, storage epoch) id and stores it,
+ *   then the coordinator sends it to the other replicas and answers once W (its own store
+ *   included) acknowledged.
+ * - Sloppy quorum (on unless a request or bucket says `sloppy: false`): a primary that membership
+ *   reports down is replaced by the next reachable node clockwise, which stores the version as a
+ *   hint naming that primary and hands it over when the primary is back (storage.ts). A replica
+ *   silent for `fallbackAfterMs` gets a fallback too. When no primary is reachable at all, the
+ *   first reachable fallback coordinates, minting under its hint id for the key (hints.ts).
+ * - get: any node coordinates; it asks the reachable primaries (and fallbacks) and answers with the
+ *   merge of the first R replies: all siblings and one causal context. A session read (`atLeast`)
+ *   waits until the merge covers the session's context, asking every reachable node if the first
+ *   replicas cannot (Terry et al. 1994), or fails `SESSION_UNAVAILABLE`.
+ * - Read repair: after answering, the read keeps collecting replies until every replica asked has
+ *   answered or the deadline passes, then sends the merged version to each primary that answered
+ *   with an older one or none.
  * - No reply by the deadline: a get fails (it changed nothing); a put or delete is *unknown*, since
  *   the version may already be stored at some replicas.
  *
@@ -14,13 +25,15 @@
  * tells the coordinator of newer ones. Requests to replicas carry the ring version they were
  * routed with.
  */
-import { type ActorContext, type ActorRef, defineActor, selectActor, type Terminated } from '@starling/actors';
-import { gossipRef, isActive, isMembershipNotice, type MembershipNotice } from '@starling/gossip';
-import { type Dot, isDvvSet, join, values } from './dvv.ts';
+import { type ActorContext, type ActorRef, defineActor, isActorRef, selectActor, type Terminated } from '@starling/actors';
+import { gossipRef, isMembershipNotice, type MembershipNotice } from '@starling/gossip';
+import { descends, type Dot, isDvvSet, join, values, type VersionVector } from './dvv.ts';
 import type { KvErrorCode, KvOutcome } from './errors.ts';
-import { type GetReply, isKvRequest, type KvOptions, type KvRequest, type PutReply, type StorageReply } from './protocol.ts';
+import { placeReplicas, type ReplicaTarget } from './placement.ts';
+import { type CoordinatorStats, type GetReply, isKvRequest, type KvOptions, type KvRequest, type PutReply, type StatsRequest, type StorageReply } from './protocol.ts';
 import { type QuorumSpec, ReadQuorum, WriteQuorum } from './quorum.ts';
-import { isRing, partitionOf, preferenceList, type Ring } from './ring.ts';
+import { Reachability } from './reachability.ts';
+import { isRing, partitionOf, type Ring } from './ring.ts';
 import { type RingUpdated, savedRing } from './ring-keeper.ts';
 import { STORAGE_PATH, storageRef } from './storage.ts';
 import type { StoredClock } from './store.ts';
@@ -28,14 +41,18 @@ import type { StoredClock } from './store.ts';
 /** Where the coordinator lives on every node. */
 export const COORDINATOR_PATH = '/system/coordinator';
 
-/** Replication settings of the plugin. */
+/** Replication settings, per request, bucket or plugin default. */
 export interface ReplicationDefaults extends QuorumSpec {
-  /** Default request deadline, in ms. */
+  /** Request deadline, in ms. */
   readonly timeoutMs: number;
+  /** Sloppy quorum: fallbacks stand in for unreachable primaries, holding hints. */
+  readonly sloppy: boolean;
+  /** Under sloppy quorum, how long a replica may stay silent before a fallback gets its copy, in ms. */
+  readonly fallbackAfterMs: number;
 }
 
-/** Dynamo's common configuration (§6): N = 3, R = 2, W = 2. */
-export const DEFAULT_REPLICATION: ReplicationDefaults = { n: 3, r: 2, w: 2, timeoutMs: 2_000 };
+/** Dynamo's common configuration (§6): N = 3, R = 2, W = 2, sloppy quorum. */
+export const DEFAULT_REPLICATION: ReplicationDefaults = { n: 3, r: 2, w: 2, timeoutMs: 2_000, sloppy: true, fallbackAfterMs: 500 };
 
 /** How long write requests are remembered for de-duplication, in ms: above the runtime's default `maxMessageAgeMs` (10 s). */
 export const DEDUPE_WINDOW_MS = 30_000;
@@ -43,27 +60,55 @@ export const DEDUPE_WINDOW_MS = 30_000;
 /** Longest key accepted, in characters. */
 export const MAX_KEY_LENGTH = 1_024;
 
-type Timeout = { readonly type: 'kv-timeout'; readonly reqId: string; readonly token: number };
+type Timeout = { readonly type: 'kv-timeout'; readonly reqId: string; readonly token: number; readonly phase: 'fallback' | 'deadline' };
 
 /** Everything the coordinator accepts. */
-export type CoordinatorMessage = KvRequest | StorageReply | Timeout | MembershipNotice | RingUpdated | Terminated;
+export type CoordinatorMessage = KvRequest | StatsRequest | StorageReply | Timeout | MembershipNotice | RingUpdated | Terminated;
 
 interface PendingPut {
   readonly kind: 'put';
   readonly replyTo: ActorRef<PutReply>;
   readonly partition: number;
   readonly storeKey: string;
+  /** Where the version goes: this node first, then the other replicas; fallbacks for silent ones are appended. */
+  readonly targets: ReplicaTarget[];
+  /** Reachable nodes not yet used, for replicas that stay silent. */
+  readonly spares: string[];
   readonly quorum: WriteQuorum;
+  readonly sloppy: boolean;
+  readonly fallbackAfterMs: number;
   dot?: Dot;
   clock?: StoredClock;
-  isDone: boolean;
+  /** The client has its answer; the write stays to give silent replicas a fallback. */
+  isAnswered: boolean;
 }
 
 interface PendingGet {
   readonly kind: 'get';
   readonly replyTo: ActorRef<GetReply>;
+  readonly partition: number;
+  readonly storeKey: string;
+  readonly primaries: readonly string[];
+  readonly spares: string[];
   readonly quorum: ReadQuorum<unknown>;
-  isDone: boolean;
+  readonly sloppy: boolean;
+  readonly fallbackAfterMs: number;
+  readonly atLeast?: VersionVector;
+  /** The client has its answer; the read stays to repair replicas. */
+  isAnswered: boolean;
+  /** Every reachable node was asked, for a session's context. */
+  isExtended: boolean;
+}
+
+interface Counts {
+  puts: number;
+  gets: number;
+  sloppyWrites: number;
+  fallbackCoordinated: number;
+  lateReplicas: number;
+  readRepairs: number;
+  sessionReadsExtended: number;
+  sessionReadsFailed: number;
 }
 
 interface CoordinatorState {
@@ -72,13 +117,14 @@ interface CoordinatorState {
   readonly defaults: ReplicationDefaults;
   readonly buckets: Readonly<Record<string, Partial<ReplicationDefaults>>>;
   readonly pending: Map<string, PendingPut | PendingGet>;
-  /** Members the membership plugin reports down (empty without it). */
-  readonly down: Set<string>;
+  /** Who the membership plugin reports down (nobody without it). */
+  readonly reachability: Reachability;
   /** Write requests seen lately (by reply address) → when: duplicates are dropped. */
   readonly seenWrites: Map<string, number>;
   /** Drawn at each start of the actor: request ids and timer messages of an earlier start never match. */
   readonly token: number;
   nextReq: number;
+  readonly counts: Counts;
   malformedMessages: number;
 }
 
@@ -114,19 +160,23 @@ function invalid(msg: KvRequest, s: ReplicationDefaults, ring: Ring): string | u
   return undefined;
 }
 
+/** What failure detection says of a node, as this coordinator sees it: never itself. */
+function isDown(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>): (node: string) => boolean {
+  return (node) => node !== ctx.nodeName && state.reachability.isDown(node);
+}
+
 function nextReqId(state: CoordinatorState): string {
   return `${state.token.toString(36)}.${state.nextReq++}`;
 }
 
-function armDeadline(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, timeoutMs: number): void {
-  ctx.timers.once(`req:${reqId}`, timeoutMs, { type: 'kv-timeout', reqId, token: state.token });
+function arm(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, phase: Timeout['phase'], afterMs: number): void {
+  ctx.timers.once(`${phase}:${reqId}`, afterMs, { type: 'kv-timeout', reqId, token: state.token, phase });
 }
 
 function finish(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string): void {
-  const p = state.pending.get(reqId);
-  if (p) p.isDone = true;
   state.pending.delete(reqId);
-  ctx.timers.cancel(`req:${reqId}`);
+  ctx.timers.cancel(`deadline:${reqId}`);
+  ctx.timers.cancel(`fallback:${reqId}`);
 }
 
 /**
@@ -148,6 +198,9 @@ function isDuplicate(state: CoordinatorState, ctx: ActorContext<CoordinatorMessa
   return false;
 }
 
+// -------------------------------------------------------------------------------------------------
+// Writes
+
 function startWrite(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, msg: Extract<KvRequest, { type: 'kv-put' | 'kv-delete' }>): void {
   if (isDuplicate(state, ctx, msg)) return;
   const s = settingsFor(state, msg.bucket, msg.options);
@@ -155,22 +208,56 @@ function startWrite(state: CoordinatorState, ctx: ActorContext<CoordinatorMessag
   if (problem) return ctx.tell(msg.replyTo, fail('INVALID_REQUEST', problem, 'failed'));
   const key = storeKey(msg.bucket, msg.key);
   const partition = partitionOf(state.ring, key);
-  const preference = preferenceList(state.ring, partition, s.n);
-  if (!preference.includes(ctx.nodeName) && msg.isForwarded !== true) {
-    // Only a primary mints the dot, since it must know its own version of the key. A request
-    // forwarded once is coordinated where it lands, even if rings disagree for a moment: never
-    // forwarded again, so it cannot bounce between two nodes.
-    const target = preference.find((n) => !state.down.has(n)) ?? preference[0]!;
-    ctx.tell(selectActor<KvRequest>(target, COORDINATOR_PATH), { ...msg, isForwarded: true });
-    return;
+  const down = isDown(state, ctx);
+  const place = placeReplicas(state.ring, partition, s.n, down, s.sloppy);
+  const isPrimary = place.primaries.includes(ctx.nodeName);
+  if (!isPrimary && msg.isForwarded !== true) {
+    // Only a replica mints the dot, since it must know its own version of the key: the first
+    // reachable primary, or with none the first fallback. A request forwarded once is coordinated
+    // where it lands, even if views disagree for a moment: never forwarded again, so it cannot
+    // bounce between two nodes.
+    const to = place.targets[0]?.node;
+    if (to === undefined) return ctx.tell(msg.replyTo, fail('QUORUM_NOT_MET', `no replica of the key is reachable (sloppy quorum ${s.sloppy ? 'on' : 'off'})`, 'failed'));
+    if (to !== ctx.nodeName) return ctx.tell(selectActor<KvRequest>(to, COORDINATOR_PATH), { ...msg, isForwarded: true });
   }
-  const reachable = preference.filter((n) => n === ctx.nodeName || !state.down.has(n));
-  if (reachable.length < s.w) {
+  const targets = [...place.targets];
+  const spares = [...place.spares];
+  let self = targets.findIndex((t) => t.node === ctx.nodeName);
+  if (self < 0) {
+    // Coordinating as a fallback this view did not pick: take the first hinted slot, or hold a
+    // hint for the first primary. Either way the version reaches a primary in the end.
+    const slot = targets.findIndex((t) => t.hintFor !== undefined);
+    if (slot >= 0) {
+      spares.unshift(targets[slot]!.node);
+      targets[slot] = { node: ctx.nodeName, hintFor: targets[slot]!.hintFor! };
+    } else targets.push({ node: ctx.nodeName, hintFor: place.primaries.find(down) ?? place.primaries[0]! });
+    self = targets.findIndex((t) => t.node === ctx.nodeName);
+  }
+  const own = targets.splice(self, 1)[0]!;
+  targets.unshift(own);
+  if (targets.length < s.w) {
     // Nothing stored yet: the write certainly did not happen.
-    return ctx.tell(msg.replyTo, fail('QUORUM_NOT_MET', `only ${reachable.length} of ${s.n} replicas are reachable, W is ${s.w}`, 'failed', reachable));
+    return ctx.tell(msg.replyTo, fail('QUORUM_NOT_MET', `only ${targets.length} replicas are reachable (sloppy quorum ${s.sloppy ? 'on' : 'off'}), W is ${s.w}`, 'failed', targets.map((t) => t.node)));
   }
+  state.counts.puts++;
+  if (!isPrimary) state.counts.fallbackCoordinated++;
+  if (targets.some((t) => t.hintFor !== undefined)) state.counts.sloppyWrites++;
   const reqId = nextReqId(state);
-  state.pending.set(reqId, { kind: 'put', replyTo: msg.replyTo, partition, storeKey: key, quorum: new WriteQuorum(preference, s.w), isDone: false });
+  state.pending.set(reqId, {
+    kind: 'put',
+    replyTo: msg.replyTo,
+    partition,
+    storeKey: key,
+    targets,
+    spares: spares.filter((n) => n !== ctx.nodeName),
+    quorum: new WriteQuorum(
+      targets.map((t) => t.node),
+      s.w,
+    ),
+    sloppy: s.sloppy,
+    fallbackAfterMs: s.fallbackAfterMs,
+    isAnswered: false,
+  });
   ctx.tell(storageRef(ctx.nodeName), {
     type: 'st-coordinate',
     reqId,
@@ -178,10 +265,68 @@ function startWrite(state: CoordinatorState, ctx: ActorContext<CoordinatorMessag
     key,
     value: msg.type === 'kv-put' ? msg.value : null,
     context: msg.context ?? {},
+    ...(own.hintFor !== undefined ? { hintFor: own.hintFor } : {}),
     replyTo: ctx.self as ActorRef<StorageReply>,
   });
-  armDeadline(state, ctx, reqId, s.timeoutMs);
+  arm(state, ctx, reqId, 'deadline', s.timeoutMs);
 }
+
+function sendReplica(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingPut, target: ReplicaTarget): void {
+  ctx.tell(storageRef(target.node), {
+    type: 'st-write',
+    reqId,
+    partition: p.partition,
+    key: p.storeKey,
+    clock: p.clock!,
+    ringVersion: state.ring.version,
+    ...(target.hintFor !== undefined ? { hintFor: target.hintFor } : {}),
+    replyTo: ctx.self as ActorRef<StorageReply>,
+  });
+}
+
+function onWriteReply(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingPut, msg: StorageReply): void {
+  if (msg.type === 'st-coordinated') {
+    if (msg.node !== ctx.nodeName || p.clock) return;
+    p.clock = msg.clock;
+    p.dot = msg.dot;
+    p.quorum.ack(ctx.nodeName);
+    for (const target of p.targets.slice(1)) sendReplica(state, ctx, reqId, p, target);
+    if (p.sloppy && p.spares.length > 0) arm(state, ctx, reqId, 'fallback', p.fallbackAfterMs);
+  } else if (msg.type === 'st-written') {
+    if (!p.clock) return;
+    p.quorum.ack(msg.node);
+  } else return;
+  if (!p.isAnswered && p.quorum.isMet && p.clock && p.dot) {
+    p.isAnswered = true;
+    const hinted = p.targets.filter((t) => t.hintFor !== undefined && p.quorum.hasAcked(t.node)).map((t) => t.node);
+    ctx.tell(p.replyTo, { type: 'kv-put-ok', context: join(p.clock), values: values(p.clock).filter((v) => v !== null), dot: p.dot, replicas: p.quorum.replicas(), hinted });
+  }
+  // Answered, the write stays until every replica acknowledged, or a silent one got a fallback.
+  if (p.isAnswered && (p.quorum.isComplete || !p.sloppy || p.spares.length === 0)) finish(state, ctx, reqId);
+}
+
+/**
+ * Replicas silent for `fallbackAfterMs`, W reached or not: each gets the next spare as a fallback
+ * holding its hint, so the write reaches it when it is back, even if membership never said it
+ * was down.
+ */
+function onWriteFallback(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingPut): void {
+  const silent = p.targets.filter((t) => !p.quorum.hasAcked(t.node));
+  for (const t of silent) {
+    const spare = p.spares.shift();
+    if (spare === undefined) break;
+    const fallback = { node: spare, hintFor: t.hintFor ?? t.node };
+    p.targets.push(fallback);
+    p.quorum.addTarget(spare);
+    state.counts.lateReplicas++;
+    sendReplica(state, ctx, reqId, p, fallback);
+  }
+  // The client has its answer: nothing more to wait for.
+  if (p.isAnswered) finish(state, ctx, reqId);
+}
+
+// -------------------------------------------------------------------------------------------------
+// Reads
 
 function startRead(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, msg: Extract<KvRequest, { type: 'kv-get' }>): void {
   const s = settingsFor(state, msg.bucket, msg.options);
@@ -189,71 +334,148 @@ function startRead(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage
   if (problem) return ctx.tell(msg.replyTo, fail('INVALID_REQUEST', problem, 'failed'));
   const key = storeKey(msg.bucket, msg.key);
   const partition = partitionOf(state.ring, key);
-  const preference = preferenceList(state.ring, partition, s.n);
-  const reachable = preference.filter((n) => n === ctx.nodeName || !state.down.has(n));
-  if (reachable.length < s.r) {
-    return ctx.tell(msg.replyTo, fail('QUORUM_NOT_MET', `only ${reachable.length} of ${s.n} replicas are reachable, R is ${s.r}`, 'failed', reachable));
+  const place = placeReplicas(state.ring, partition, s.n, isDown(state, ctx), s.sloppy);
+  const targets = place.targets.map((t) => t.node);
+  if (targets.length < s.r) {
+    return ctx.tell(msg.replyTo, fail('QUORUM_NOT_MET', `only ${targets.length} replicas are reachable (sloppy quorum ${s.sloppy ? 'on' : 'off'}), R is ${s.r}`, 'failed', targets));
   }
+  state.counts.gets++;
   const reqId = nextReqId(state);
-  state.pending.set(reqId, { kind: 'get', replyTo: msg.replyTo, quorum: new ReadQuorum(preference, s.r), isDone: false });
-  for (const node of preference) {
-    ctx.tell(storageRef(node), { type: 'st-read', reqId, partition, key, ringVersion: state.ring.version, replyTo: ctx.self as ActorRef<StorageReply> });
-  }
-  armDeadline(state, ctx, reqId, s.timeoutMs);
+  const p: PendingGet = {
+    kind: 'get',
+    replyTo: msg.replyTo,
+    partition,
+    storeKey: key,
+    primaries: place.primaries,
+    spares: [...place.spares],
+    quorum: new ReadQuorum(targets, s.r),
+    sloppy: s.sloppy,
+    fallbackAfterMs: s.fallbackAfterMs,
+    ...(msg.atLeast !== undefined && Object.keys(msg.atLeast).length > 0 ? { atLeast: msg.atLeast } : {}),
+    isAnswered: false,
+    isExtended: false,
+  };
+  state.pending.set(reqId, p);
+  for (const node of targets) askReplica(state, ctx, reqId, p, node);
+  arm(state, ctx, reqId, 'deadline', s.timeoutMs);
+  if (s.fallbackAfterMs < s.timeoutMs && (p.atLeast !== undefined || (s.sloppy && p.spares.length > 0))) arm(state, ctx, reqId, 'fallback', s.fallbackAfterMs);
 }
+
+function askReplica(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingGet, node: string): void {
+  ctx.tell(storageRef(node), { type: 'st-read', reqId, partition: p.partition, key: p.storeKey, ringVersion: state.ring.version, replyTo: ctx.self as ActorRef<StorageReply> });
+}
+
+/** True when the merge so far is at least as new as the session's context. */
+function isNewEnough(p: PendingGet): boolean {
+  return p.atLeast === undefined || descends(join(p.quorum.result()), p.atLeast);
+}
+
+/** A session read the first replicas cannot serve: ask every other reachable node (where hints may be). */
+function extendRead(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingGet): void {
+  p.isExtended = true;
+  state.counts.sessionReadsExtended++;
+  const down = isDown(state, ctx);
+  for (const m of state.ring.members) if (!down(m.node) && p.quorum.addTarget(m.node)) askReplica(state, ctx, reqId, p, m.node);
+}
+
+function answerRead(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, p: PendingGet): void {
+  p.isAnswered = true;
+  const merged = p.quorum.result();
+  const all = values(merged);
+  const live = all.filter((v) => v !== null);
+  ctx.tell(p.replyTo, { type: 'kv-get-ok', values: live, isDeleted: all.length > 0 && live.length === 0, context: join(merged), replicas: p.quorum.replicas() });
+}
+
+function failSession(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingGet): void {
+  state.counts.sessionReadsFailed++;
+  finish(state, ctx, reqId);
+  ctx.tell(p.replyTo, fail('SESSION_UNAVAILABLE', `no reachable replica holds the session's version of the key (${p.quorum.replicas().length} answered)`, 'failed', p.quorum.replicas()));
+}
+
+/**
+ * Read repair: every primary that answered with a version older than the merge (or none) gets
+ * the merge. Fallbacks are left alone: they hold hints, which handoff delivers.
+ */
+function repair(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, p: PendingGet): void {
+  const merged = p.quorum.result();
+  if (merged.entries.length === 0 && merged.anonymous.length === 0) return;
+  const context = join(merged);
+  for (const node of p.primaries) {
+    const reply = p.quorum.replyOf(node);
+    if (!reply || (reply.clock && descends(join(reply.clock), context))) continue;
+    state.counts.readRepairs++;
+    ctx.tell(storageRef(node), { type: 'st-write', reqId: 'repair', partition: p.partition, key: p.storeKey, clock: merged, ringVersion: state.ring.version, replyTo: ctx.self as ActorRef<StorageReply> });
+  }
+}
+
+function onReadReply(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingGet, msg: StorageReply): void {
+  if (msg.type !== 'st-read-result' || !p.quorum.isTarget(msg.node)) return;
+  p.quorum.reply(msg.node, msg.clock ?? undefined);
+  if (!p.isAnswered) {
+    if (p.quorum.isMet && isNewEnough(p)) answerRead(state, ctx, p);
+    // Every replica asked is behind the session: ask everyone reachable now rather than at the timer.
+    else if (p.quorum.isComplete && p.atLeast !== undefined && !p.isExtended) extendRead(state, ctx, reqId, p);
+  }
+  if (p.isAnswered && p.quorum.isComplete) {
+    finish(state, ctx, reqId);
+    repair(state, ctx, p);
+  }
+}
+
+/**
+ * Targets silent for `fallbackAfterMs`. A session read not yet new enough asks every reachable
+ * node, then asks them again every `fallbackAfterMs` until the deadline: data moves while a read
+ * waits (a hint handed over between two answers), and the session's version may turn up anywhere.
+ * A plain sloppy read asks a spare for each silent target.
+ */
+function onReadFallback(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingGet): void {
+  if (p.isAnswered) return;
+  if (p.atLeast !== undefined) {
+    if (!p.isExtended) extendRead(state, ctx, reqId, p);
+    else for (const node of p.quorum.targets()) if (!isDown(state, ctx)(node)) askReplica(state, ctx, reqId, p, node);
+    arm(state, ctx, reqId, 'fallback', p.fallbackAfterMs);
+    return;
+  }
+  if (!p.sloppy) return;
+  for (let i = p.quorum.silent().length; i > 0; i--) {
+    const spare = p.spares.shift();
+    if (spare === undefined) break;
+    if (p.quorum.addTarget(spare)) askReplica(state, ctx, reqId, p, spare);
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
 
 function onStorageReply(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, msg: StorageReply): void {
   const p = state.pending.get(msg.reqId);
-  if (!p) return; // late: the request is already answered
-  if (p.kind === 'get') {
-    if (msg.type !== 'st-read-result') return;
-    p.quorum.reply(msg.node, msg.clock ?? undefined);
-    if (!p.quorum.isMet) return;
-    const merged = p.quorum.result();
-    const all = values(merged);
-    const live = all.filter((v) => v !== null);
-    finish(state, ctx, msg.reqId);
-    ctx.tell(p.replyTo, { type: 'kv-get-ok', values: live, isDeleted: all.length > 0 && live.length === 0, context: join(merged), replicas: p.quorum.replicas() });
-    return;
-  }
-  if (msg.type === 'st-coordinated') {
-    if (msg.node !== ctx.nodeName || p.clock) return;
-    p.clock = msg.clock;
-    p.dot = msg.dot;
-    p.quorum.ack(ctx.nodeName);
-    for (const node of p.quorum.preference) {
-      if (node === ctx.nodeName) continue;
-      ctx.tell(storageRef(node), {
-        type: 'st-write',
-        reqId: msg.reqId,
-        partition: p.partition,
-        key: p.storeKey,
-        clock: msg.clock,
-        ringVersion: state.ring.version,
-        replyTo: ctx.self as ActorRef<StorageReply>,
-      });
-    }
-  } else if (msg.type === 'st-written') {
-    if (!p.clock) return;
-    p.quorum.ack(msg.node);
-  } else return;
-  if (p.quorum.isMet && p.clock && p.dot) {
-    finish(state, ctx, msg.reqId);
-    ctx.tell(p.replyTo, { type: 'kv-put-ok', context: join(p.clock), values: values(p.clock).filter((v) => v !== null), dot: p.dot, replicas: p.quorum.replicas() });
-  }
+  if (!p) return; // late: the request is finished (a read repair's acknowledgement, too)
+  if (p.kind === 'get') onReadReply(state, ctx, msg.reqId, p, msg);
+  else onWriteReply(state, ctx, msg.reqId, p, msg);
 }
 
 function onTimeout(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, msg: Timeout): void {
   const p = state.pending.get(msg.reqId);
   if (!p || msg.token !== state.token) return;
-  finish(state, ctx, msg.reqId);
-  const replicas = p.quorum.replicas();
-  if (p.kind === 'get') {
-    ctx.tell(p.replyTo, fail('QUORUM_NOT_MET', `${replicas.length} of R=${p.quorum.r} replicas answered in time`, 'failed', replicas));
-  } else {
-    // The version may be stored at the coordinator and some replicas (or still on its way there): it may survive.
-    ctx.tell(p.replyTo, fail('QUORUM_NOT_MET', `${replicas.length} of W=${p.quorum.w} replicas acknowledged in time`, 'unknown', replicas));
+  if (msg.phase === 'fallback') {
+    if (p.kind === 'get') onReadFallback(state, ctx, msg.reqId, p);
+    else onWriteFallback(state, ctx, msg.reqId, p);
+    return;
   }
+  if (p.kind === 'get') {
+    if (p.isAnswered) {
+      finish(state, ctx, msg.reqId);
+      return repair(state, ctx, p);
+    }
+    if (p.quorum.isMet) return failSession(state, ctx, msg.reqId, p);
+    finish(state, ctx, msg.reqId);
+    const replicas = p.quorum.replicas();
+    return ctx.tell(p.replyTo, fail('QUORUM_NOT_MET', `${replicas.length} of R=${p.quorum.r} replicas answered in time`, 'failed', replicas));
+  }
+  finish(state, ctx, msg.reqId);
+  if (p.isAnswered) return;
+  // The version may be stored at the coordinator and some replicas (or still on its way there): it may survive.
+  const replicas = p.quorum.replicas();
+  ctx.tell(p.replyTo, fail('QUORUM_NOT_MET', `${replicas.length} of W=${p.quorum.w} replicas acknowledged in time`, 'unknown', replicas));
 }
 
 /** Replies from storage come from other nodes too: check them before use. */
@@ -262,6 +484,10 @@ function isStorageReply(msg: StorageReply): boolean {
   if (msg.type === 'st-read-result') return msg.clock === null || isDvvSet(msg.clock);
   if (msg.type === 'st-coordinated') return isDvvSet(msg.clock) && typeof msg.dot === 'object' && msg.dot !== null && typeof msg.dot.id === 'string' && Number.isSafeInteger(msg.dot.counter);
   return true;
+}
+
+function statsOf(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>): CoordinatorStats {
+  return { type: 'kv-stats', node: ctx.nodeName, ...state.counts };
 }
 
 /** The coordinator actor. */
@@ -275,10 +501,11 @@ export const coordinatorActor = defineActor<CoordinatorMessage, CoordinatorState
       defaults: props.defaults,
       buckets: props.buckets,
       pending: new Map(),
-      down: new Set(),
+      reachability: new Reachability(),
       seenWrites: new Map(),
       token: Math.floor(ctx.random() * 0x1_0000_0000),
       nextReq: 1,
+      counts: { puts: 0, gets: 0, sloppyWrites: 0, fallbackCoordinated: 0, lateReplicas: 0, readRepairs: 0, sessionReadsExtended: 0, sessionReadsFailed: 0 },
       malformedMessages: 0,
     };
   },
@@ -300,6 +527,10 @@ export const coordinatorActor = defineActor<CoordinatorMessage, CoordinatorState
         if (msg.type === 'kv-get') startRead(state, ctx, msg);
         else startWrite(state, ctx, msg);
         return state;
+      case 'kv-stats':
+        if (!isActorRef(msg.replyTo)) break;
+        ctx.tell(msg.replyTo, statsOf(state, ctx));
+        return state;
       case 'st-coordinated':
       case 'st-written':
       case 'st-read-result':
@@ -312,13 +543,7 @@ export const coordinatorActor = defineActor<CoordinatorMessage, CoordinatorState
       case 'membership-snapshot':
       case 'membership-event':
         if (!isMembershipNotice(msg)) break;
-        if (msg.type === 'membership-event') {
-          if (isActive(msg.event.member.state)) state.down.delete(msg.event.member.name);
-          else state.down.add(msg.event.member.name);
-          return state;
-        }
-        state.down.clear();
-        for (const m of msg.members) if (!isActive(m.state)) state.down.add(m.name);
+        state.reachability.apply(msg);
         return state;
       case 'ring-updated':
         if (!isRing(msg.ring)) break;
@@ -337,6 +562,11 @@ export const coordinatorActor = defineActor<CoordinatorMessage, CoordinatorState
 /** The typed ref of a node's coordinator. */
 export function coordinatorRef(node: string): ActorRef<KvRequest> {
   return selectActor<KvRequest>(node, COORDINATOR_PATH);
+}
+
+/** The ref of a node's coordinator, for its counts. */
+export function coordinatorStatsRef(node: string): ActorRef<StatsRequest> {
+  return selectActor<StatsRequest>(node, COORDINATOR_PATH);
 }
 
 export { STORAGE_PATH };

@@ -8,7 +8,9 @@ export type KvErrorCode =
   /** A request that cannot be served as asked (bad key, N < R, a null value). */
   | 'INVALID_REQUEST'
   /** The coordinator did not answer in time (it, or the network to it, failed). */
-  | 'NO_REPLY';
+  | 'NO_REPLY'
+  /** A session read found no reachable replica holding the session's version of the key (read-your-writes, monotonic reads). */
+  | 'SESSION_UNAVAILABLE';
 
 /**
  * Whether the operation took effect: `failed` means it certainly did not; `unknown` means it may

@@ -25,6 +25,8 @@ export interface Invocation {
   readonly value?: string;
   /** The causal context a put or delete carried: the write replaces what it saw. */
   readonly context?: VersionVector;
+  /** True for a session's operation: its reads must be at least as new as the session's earlier results of the key (the checker verifies it). */
+  readonly session?: boolean;
   readonly atMs: number;
 }
 

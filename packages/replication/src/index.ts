@@ -15,12 +15,13 @@ export {
   type ViolationKind,
   type Wipe,
 } from './checker.ts';
-export { type ClientOptions, KvClient, type KvClientOptions, type WriteOptions } from './client.ts';
+export { type ClientOptions, KvClient, type KvClientOptions, type NodeStats, type WriteOptions } from './client.ts';
 export {
   COORDINATOR_PATH,
   coordinatorActor,
   type CoordinatorMessage,
   coordinatorRef,
+  coordinatorStatsRef,
   DEFAULT_REPLICATION,
   MAX_KEY_LENGTH,
   type ReplicationDefaults,
@@ -50,7 +51,7 @@ export {
 } from './dvv.ts';
 export { KvError, type KvErrorCode, type KvOutcome } from './errors.ts';
 export { type Completion, formatContext, formatDot, formatEntry, type HistoryEntry, HistoryRecorder, type Invocation, type OpKind, type OpResult } from './history.ts';
-export { type ReplicationOptions, replicationPlugin, type ResolvedReplicationOptions, useReplication } from './plugin.ts';
+export { DEFAULT_HANDOFF, type ReplicationOptions, replicationPlugin, type ResolvedReplicationOptions, useReplication } from './plugin.ts';
 export {
   type GetOk,
   type GetReply,
@@ -62,9 +63,12 @@ export {
   type KvRequest,
   type PutOk,
   type PutReply,
+  type CoordinatorStats,
+  type StatsRequest,
   type StorageDump,
   type StorageReply,
   type StorageRequest,
+  type StorageStats,
 } from './protocol.ts';
 export { type QuorumSpec, ReadQuorum, WriteQuorum } from './quorum.ts';
 export {
@@ -85,5 +89,8 @@ export {
   shares,
 } from './ring.ts';
 export { RING_PATH, type RingChange, type RingChangeReply, ringKeeperActor, type RingMessage, ringRef, type RingUpdated } from './ring-keeper.ts';
-export { STORAGE_PATH, storageActor, storageRef } from './storage.ts';
+export { type Hint, type HintStore, openHints } from './hints.ts';
+export { type Placement, placeReplicas, type ReplicaTarget } from './placement.ts';
+export { Reachability } from './reachability.ts';
+export { type HandoffConfig, STORAGE_PATH, storageActor, type StorageMessage, type StorageProps, storageRef } from './storage.ts';
 export { openStore, type Store, type StoreKind, type StoredClock, type StoredValue } from './store.ts';

@@ -6,12 +6,15 @@ import { definePlugin, InvalidArgumentError, type PluginSpec } from '@starling/a
 import { coordinatorActor, DEFAULT_REPLICATION, type ReplicationDefaults } from './coordinator.ts';
 import { createRing, DEFAULT_PARTITION_COUNT } from './ring.ts';
 import { ringKeeperActor } from './ring-keeper.ts';
-import { storageActor } from './storage.ts';
+import { type HandoffConfig, storageActor } from './storage.ts';
 import type { StoreKind } from './store.ts';
 
 /** Options of the replication plugin. */
 export interface ReplicationOptions {
-  /** Default N, R, W and request timeout. Default 3 / 2 / 2, 2 000 ms (Dynamo §6). */
+  /**
+   * Default N, R, W, request timeout, sloppy quorum and fallback delay. Default 3 / 2 / 2,
+   * 2 000 ms (Dynamo §6), sloppy quorum on, a fallback for a replica silent 500 ms.
+   */
   readonly defaults?: Partial<ReplicationDefaults>;
   /** Per-bucket overrides of the defaults. */
   readonly buckets?: Readonly<Record<string, Partial<ReplicationDefaults>>>;
@@ -21,6 +24,15 @@ export interface ReplicationOptions {
   readonly store?: StoreKind;
   /** Time between sends of this node's ring to one random member, in ms. Default 1 000. */
   readonly ringGossipIntervalMs?: number;
+  /**
+   * A hint unchanged this long is deleted, in ms. Default 3 600 000 (an hour): a primary down
+   * longer needs anti-entropy to catch up. Tombstone collection waits longer than this.
+   */
+  readonly hintTtlMs?: number;
+  /** Time between handoff rounds, in ms (a primary coming back alive also starts one at once). Default 1 000. */
+  readonly handoffIntervalMs?: number;
+  /** Hints sent to one primary per round, at most. Default 64. */
+  readonly handoffBatchSize?: number;
 }
 
 /** Options after validation. */
@@ -30,17 +42,27 @@ export interface ResolvedReplicationOptions {
   readonly partitionCount: number;
   readonly store: StoreKind;
   readonly ringGossipIntervalMs: number;
+  readonly handoff: HandoffConfig;
 }
 
-const KNOBS = ['n', 'r', 'w', 'timeoutMs'] as const;
+/** Handoff defaults: hints kept an hour, rounds every second, 64 hints per primary per round. */
+export const DEFAULT_HANDOFF: HandoffConfig = { hintTtlMs: 3_600_000, handoffIntervalMs: 1_000, handoffBatchSize: 64 };
+
+const KNOBS = ['n', 'r', 'w', 'timeoutMs', 'fallbackAfterMs', 'sloppy'] as const;
+const OPTIONS = ['defaults', 'buckets', 'partitionCount', 'store', 'ringGossipIntervalMs', 'hintTtlMs', 'handoffIntervalMs', 'handoffBatchSize'];
 
 function settings(name: string, raw: unknown): Partial<ReplicationDefaults> {
   if (raw === undefined) return {};
   if (typeof raw !== 'object' || raw === null) throw new InvalidArgumentError('INVALID_CONFIG', `${name} must be an object`);
-  const out: Record<string, number> = {};
+  const out: Record<string, number | boolean> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (!(KNOBS as readonly string[]).includes(k)) throw new InvalidArgumentError('INVALID_CONFIG', `${name} has no option '${k}'`);
-    if (typeof v !== 'number' || !(v >= 1) || (k !== 'timeoutMs' && !Number.isInteger(v))) throw new InvalidArgumentError('INVALID_CONFIG', `${name}.${k} must be ${k === 'timeoutMs' ? 'a number' : 'an integer'} >= 1, got ${String(v)}`);
+    if (k === 'sloppy') {
+      if (typeof v !== 'boolean') throw new InvalidArgumentError('INVALID_CONFIG', `${name}.sloppy must be a boolean, got ${String(v)}`);
+      out[k] = v;
+      continue;
+    }
+    if (typeof v !== 'number' || !(v >= 1) || (k.endsWith('Ms') ? !Number.isFinite(v) : !Number.isInteger(v))) throw new InvalidArgumentError('INVALID_CONFIG', `${name}.${k} must be ${k.endsWith('Ms') ? 'a number' : 'an integer'} >= 1, got ${String(v)}`);
     out[k] = v;
   }
   return out;
@@ -49,7 +71,7 @@ function settings(name: string, raw: unknown): Partial<ReplicationDefaults> {
 function resolveOptions(raw: unknown): ResolvedReplicationOptions {
   const o = (raw ?? {}) as ReplicationOptions;
   if (typeof o !== 'object' || o === null) throw new InvalidArgumentError('INVALID_CONFIG', 'replication options must be an object');
-  for (const k of Object.keys(o)) if (!['defaults', 'buckets', 'partitionCount', 'store', 'ringGossipIntervalMs'].includes(k)) throw new InvalidArgumentError('INVALID_CONFIG', `replication has no option '${k}'`);
+  for (const k of Object.keys(o)) if (!OPTIONS.includes(k)) throw new InvalidArgumentError('INVALID_CONFIG', `replication has no option '${k}'`);
   const defaults = { ...DEFAULT_REPLICATION, ...settings('replication.defaults', o.defaults) };
   if (defaults.r > defaults.n || defaults.w > defaults.n) throw new InvalidArgumentError('INVALID_CONFIG', `replication.defaults: r and w cannot exceed n`);
   const buckets: Record<string, Partial<ReplicationDefaults>> = {};
@@ -60,7 +82,20 @@ function resolveOptions(raw: unknown): ResolvedReplicationOptions {
   if (store !== 'disk' && store !== 'memory') throw new InvalidArgumentError('INVALID_CONFIG', `replication.store must be 'disk' or 'memory', got ${String(store)}`);
   const ringGossipIntervalMs = o.ringGossipIntervalMs ?? 1_000;
   if (typeof ringGossipIntervalMs !== 'number' || !(ringGossipIntervalMs >= 1)) throw new InvalidArgumentError('INVALID_CONFIG', `replication.ringGossipIntervalMs must be a number >= 1, got ${String(ringGossipIntervalMs)}`);
-  return { defaults, buckets, partitionCount, store, ringGossipIntervalMs };
+  const handoff = {
+    hintTtlMs: positive('hintTtlMs', o.hintTtlMs, DEFAULT_HANDOFF.hintTtlMs, false),
+    handoffIntervalMs: positive('handoffIntervalMs', o.handoffIntervalMs, DEFAULT_HANDOFF.handoffIntervalMs, false),
+    handoffBatchSize: positive('handoffBatchSize', o.handoffBatchSize, DEFAULT_HANDOFF.handoffBatchSize, true),
+  };
+  return { defaults, buckets, partitionCount, store, ringGossipIntervalMs, handoff };
+}
+
+function positive(name: string, raw: unknown, fallback: number, isInteger: boolean): number {
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 1 || (isInteger && !Number.isInteger(raw))) {
+    throw new InvalidArgumentError('INVALID_CONFIG', `replication.${name} must be ${isInteger ? 'an integer' : 'a number'} >= 1, got ${String(raw)}`);
+  }
+  return raw;
 }
 
 /**
@@ -80,7 +115,7 @@ export const replicationPlugin = definePlugin<ResolvedReplicationOptions>({
       ctx.clusterNodes.map((node) => ({ node, weight: 1 })),
       { partitionCount: Math.max(ctx.options.partitionCount, ctx.clusterNodes.length) },
     );
-    ctx.spawn('system', storageActor, { store: ctx.options.store }, { name: 'storage' });
+    ctx.spawn('system', storageActor, { store: ctx.options.store, ...ctx.options.handoff }, { name: 'storage' });
     ctx.spawn('system', coordinatorActor, { ring, defaults: ctx.options.defaults, buckets: ctx.options.buckets }, { name: 'coordinator' });
     ctx.spawn('system', ringKeeperActor, { ring, gossipIntervalMs: ctx.options.ringGossipIntervalMs }, { name: 'ring' });
   },

@@ -15,6 +15,13 @@ export interface KvOptions {
   readonly w?: number;
   /** How long the coordinator waits for the quorum, in ms. */
   readonly timeoutMs?: number;
+  /**
+   * Sloppy quorum (default true): unreachable primaries are replaced by the next reachable nodes
+   * clockwise, which hold the replica with a hint. False: only primaries count (strict quorum).
+   */
+  readonly sloppy?: boolean;
+  /** Under sloppy quorum, how long a replica may stay silent before a fallback gets its copy, in ms. */
+  readonly fallbackAfterMs?: number;
 }
 
 /** A key of the store: a bucket (with its own N/R/W) and a key within it. */
@@ -36,8 +43,10 @@ export interface PutOk {
   readonly values: readonly unknown[];
   /** The event this write created (the coordinator's replica id and counter). */
   readonly dot: Dot;
-  /** Replicas that acknowledged it by the time W was reached (principle 8). */
+  /** Replicas that acknowledged it by the time W was reached (principle 8), fallbacks included. */
   readonly replicas: readonly string[];
+  /** Those of `replicas` that are fallbacks, holding the write as a hint for an unreachable primary. */
+  readonly hinted: readonly string[];
 }
 
 /** A successful get. */
@@ -79,7 +88,16 @@ export interface WriteIdentity {
 export type KvRequest =
   | (KvKey & WriteIdentity & { readonly type: 'kv-put'; readonly value: unknown; readonly context?: VersionVector; readonly options?: KvOptions; readonly replyTo: ActorRef<PutReply>; readonly isForwarded?: boolean })
   | (KvKey & WriteIdentity & { readonly type: 'kv-delete'; readonly context?: VersionVector; readonly options?: KvOptions; readonly replyTo: ActorRef<PutReply>; readonly isForwarded?: boolean })
-  | (KvKey & { readonly type: 'kv-get'; readonly options?: KvOptions; readonly replyTo: ActorRef<GetReply> });
+  | (KvKey & {
+      readonly type: 'kv-get';
+      readonly options?: KvOptions;
+      /**
+       * A session's context for the key (read-your-writes, monotonic reads): the answer is at
+       * least this new, reading further replicas if needed, or the read fails `SESSION_UNAVAILABLE`.
+       */
+      readonly atLeast?: VersionVector;
+      readonly replyTo: ActorRef<GetReply>;
+    });
 
 /** What storage answers a coordinator. */
 export type StorageReply =
@@ -89,13 +107,18 @@ export type StorageReply =
 
 /** What a coordinator (or a checker) asks `/system/storage`. */
 export type StorageRequest =
-  /** On the coordinator's own node: mint the new version under this store's replica id and store it. */
-  | { readonly type: 'st-coordinate'; readonly reqId: string; readonly partition: number; readonly key: string; readonly value: StoredValue; readonly context: VersionVector; readonly replyTo: ActorRef<StorageReply> }
-  /** Merge this clock into the replica's copy (a replicated write). */
-  | { readonly type: 'st-write'; readonly reqId: string; readonly partition: number; readonly key: string; readonly clock: StoredClock; readonly ringVersion: number; readonly replyTo: ActorRef<StorageReply> }
+  /**
+   * On the coordinator's own node: mint the new version under this store's replica id and store
+   * it; with `hintFor`, the node is a fallback: it mints under the key's hint id and keeps the
+   * version as a hint for that primary.
+   */
+  | { readonly type: 'st-coordinate'; readonly reqId: string; readonly partition: number; readonly key: string; readonly value: StoredValue; readonly context: VersionVector; readonly hintFor?: string; readonly replyTo: ActorRef<StorageReply> }
+  /** Merge this clock into the replica's copy (a replicated write, a handoff, a read repair); with `hintFor`, into a hint for that primary. */
+  | { readonly type: 'st-write'; readonly reqId: string; readonly partition: number; readonly key: string; readonly clock: StoredClock; readonly ringVersion: number; readonly hintFor?: string; readonly replyTo: ActorRef<StorageReply> }
   | { readonly type: 'st-read'; readonly reqId: string; readonly partition: number; readonly key: string; readonly ringVersion: number; readonly replyTo: ActorRef<StorageReply> }
-  /** Everything stored, for checkers and tests: store key (`bucket/key`) → clock. */
-  | { readonly type: 'st-dump'; readonly replyTo: ActorRef<StorageDump> };
+  /** Everything stored, hints included, for checkers and tests: store key (`bucket/key`) → clock. */
+  | { readonly type: 'st-dump'; readonly replyTo: ActorRef<StorageDump> }
+  | { readonly type: 'st-stats'; readonly replyTo: ActorRef<StorageStats> };
 
 /** A replica's whole content. */
 export interface StorageDump {
@@ -104,6 +127,51 @@ export interface StorageDump {
   /** `node@epoch`: the id this replica mints dots under. */
   readonly replicaId: string;
   readonly keys: Readonly<Record<string, StoredClock>>;
+  /** Hints held: store key → the primaries they are held for (their data is in `keys` too). */
+  readonly hints: Readonly<Record<string, readonly string[]>>;
+}
+
+/** What a node's storage counts (since the node started, except `hints`, which is what it holds now). */
+export interface StorageStats {
+  readonly type: 'st-stats';
+  readonly node: string;
+  /** Keys in the store (hints not included). */
+  readonly keys: number;
+  /** Hints held now, in total and per primary. */
+  readonly hints: number;
+  readonly hintsByOwner: Readonly<Record<string, number>>;
+  /** Writes taken as hints (replicated or coordinated here). */
+  readonly hintedWrites: number;
+  /** Hints delivered to their primary and deleted. */
+  readonly handedOff: number;
+  /** Hints deleted unchanged after `hintTtlMs`. */
+  readonly expired: number;
+}
+
+/** What a node's coordinator counts since it started. */
+export interface CoordinatorStats {
+  readonly type: 'kv-stats';
+  readonly node: string;
+  readonly puts: number;
+  readonly gets: number;
+  /** Writes that went to at least one fallback (sloppy quorum). */
+  readonly sloppyWrites: number;
+  /** Writes this node coordinated as a fallback, no primary being reachable. */
+  readonly fallbackCoordinated: number;
+  /** Replicas given a fallback because they did not answer within `fallbackAfterMs`. */
+  readonly lateReplicas: number;
+  /** Replicas sent the merged value by read repair. */
+  readonly readRepairs: number;
+  /** Session reads that queried more replicas to reach the session's context. */
+  readonly sessionReadsExtended: number;
+  /** Session reads that failed `SESSION_UNAVAILABLE`. */
+  readonly sessionReadsFailed: number;
+}
+
+/** Asks a coordinator for its counts. */
+export interface StatsRequest {
+  readonly type: 'kv-stats';
+  readonly replyTo: ActorRef<CoordinatorStats>;
 }
 
 /** Checks a context from outside. */
@@ -117,7 +185,8 @@ export function isKvOptions(x: unknown): x is KvOptions {
   if (x === undefined) return true;
   if (typeof x !== 'object' || x === null) return false;
   const o = x as Record<string, unknown>;
-  return ['n', 'r', 'w', 'timeoutMs'].every((k) => o[k] === undefined || (typeof o[k] === 'number' && Number.isFinite(o[k]) && (o[k] as number) > 0));
+  if (o['sloppy'] !== undefined && typeof o['sloppy'] !== 'boolean') return false;
+  return ['n', 'r', 'w', 'timeoutMs', 'fallbackAfterMs'].every((k) => o[k] === undefined || (typeof o[k] === 'number' && Number.isFinite(o[k]) && (o[k] as number) > 0));
 }
 
 /** Checks a client request's shape (not its values' sense: the coordinator answers those with INVALID_REQUEST). */
@@ -126,6 +195,7 @@ export function isKvRequest(x: unknown): x is KvRequest {
   const m = x as KvRequest;
   if (m.type !== 'kv-put' && m.type !== 'kv-get' && m.type !== 'kv-delete') return false;
   if (!isActorRef(m.replyTo) || typeof m.key !== 'string' || (m.bucket !== undefined && typeof m.bucket !== 'string') || !isKvOptions(m.options)) return false;
+  if (m.type === 'kv-get' && m.atLeast !== undefined && !isVersionVector(m.atLeast)) return false;
   if (m.type !== 'kv-get' && ((m.context !== undefined && !isVersionVector(m.context)) || (m.requestId !== undefined && typeof m.requestId !== 'string'))) return false;
   return true;
 }

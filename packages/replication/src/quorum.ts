@@ -1,7 +1,9 @@
 /**
- * Quorum bookkeeping for one request, pure: which replicas of the preference list answered, and
- * whether R (reads) or W (writes) of them did. Strict quorum (Dynamo §4.5 before sloppiness): only
- * the first N distinct nodes of the preference list count.
+ * Quorum bookkeeping for one request, pure: which of the nodes a request went to answered, and
+ * whether R (reads) or W (writes) of them did. Under sloppy quorum the nodes are the reachable
+ * primaries and the fallbacks standing in for the others (Dynamo §4.6: "the first N healthy
+ * nodes"); a fallback added later, for a replica that did not answer in time, counts the same.
+ * Each node counts once.
  */
 import { assert } from '@starling/gossip';
 import { type DvvSet, emptyClock, sync } from './dvv.ts';
@@ -18,18 +20,27 @@ export interface QuorumSpec {
 
 /** A write's acknowledgements. */
 export class WriteQuorum {
+  private readonly targets: string[];
   private readonly acked = new Set<string>();
 
   constructor(
-    readonly preference: readonly string[],
+    targets: readonly string[],
     readonly w: number,
   ) {
-    assert(w >= 1 && w <= preference.length, 'W within the preference list');
+    assert(w >= 1, 'W is at least 1');
+    this.targets = [...targets];
   }
 
-  /** Records an acknowledgement; false for a node outside the preference list (ignored). */
+  /** Adds a node the write was sent to (a fallback); false if it was a target already. */
+  addTarget(node: string): boolean {
+    if (this.targets.includes(node)) return false;
+    this.targets.push(node);
+    return true;
+  }
+
+  /** Records an acknowledgement; false for a node the write was not sent to (ignored). */
   ack(node: string): boolean {
-    if (!this.preference.includes(node)) return false;
+    if (!this.targets.includes(node)) return false;
     this.acked.add(node);
     return true;
   }
@@ -38,34 +49,69 @@ export class WriteQuorum {
     return this.acked.size >= this.w;
   }
 
-  /** The replicas that acknowledged, in preference order. */
+  /** True when every target acknowledged. */
+  get isComplete(): boolean {
+    return this.acked.size === this.targets.length;
+  }
+
+  hasAcked(node: string): boolean {
+    return this.acked.has(node);
+  }
+
+  /** The nodes that acknowledged, in the order they became targets. */
   replicas(): string[] {
-    return this.preference.filter((n) => this.acked.has(n));
+    return this.targets.filter((n) => this.acked.has(n));
   }
 }
 
 /** A read's replies, merged as they come. */
 export class ReadQuorum<V> {
-  private readonly replied = new Set<string>();
+  private readonly targetList: string[];
+  private readonly replies = new Map<string, DvvSet<V> | undefined>();
   private merged: DvvSet<V> = emptyClock();
 
   constructor(
-    readonly preference: readonly string[],
+    targets: readonly string[],
     readonly r: number,
   ) {
-    assert(r >= 1 && r <= preference.length, 'R within the preference list');
+    assert(r >= 1, 'R is at least 1');
+    this.targetList = [...targets];
   }
 
-  /** Records a replica's clock (undefined: it holds nothing for the key); false when ignored. */
+  /** Adds a node the read was sent to; false if it was a target already. */
+  addTarget(node: string): boolean {
+    if (this.targetList.includes(node)) return false;
+    this.targetList.push(node);
+    return true;
+  }
+
+  /**
+   * Records a node's clock (undefined: it holds nothing for the key). True when the node's first
+   * reply; a later one (the node was asked again) is merged but counts once; a non-target is ignored.
+   */
   reply(node: string, clock: DvvSet<V> | undefined): boolean {
-    if (!this.preference.includes(node) || this.replied.has(node)) return false;
-    this.replied.add(node);
+    if (!this.targetList.includes(node)) return false;
     if (clock) this.merged = sync(this.merged, clock);
+    if (this.replies.has(node)) {
+      const before = this.replies.get(node);
+      if (clock) this.replies.set(node, before ? sync(before, clock) : clock);
+      return false;
+    }
+    this.replies.set(node, clock);
     return true;
   }
 
   get isMet(): boolean {
-    return this.replied.size >= this.r;
+    return this.replies.size >= this.r;
+  }
+
+  /** True when every target replied. */
+  get isComplete(): boolean {
+    return this.replies.size === this.targetList.length;
+  }
+
+  isTarget(node: string): boolean {
+    return this.targetList.includes(node);
   }
 
   /** The sync of every clock received. */
@@ -73,7 +119,23 @@ export class ReadQuorum<V> {
     return this.merged;
   }
 
+  /** What `node` replied: a clock, undefined for nothing held; absent if it did not reply. */
+  replyOf(node: string): { readonly clock: DvvSet<V> | undefined } | undefined {
+    return this.replies.has(node) ? { clock: this.replies.get(node) } : undefined;
+  }
+
+  /** The nodes that replied, in the order they became targets. */
   replicas(): string[] {
-    return this.preference.filter((n) => this.replied.has(n));
+    return this.targetList.filter((n) => this.replies.has(n));
+  }
+
+  /** Every node the read went to, in the order they became targets. */
+  targets(): readonly string[] {
+    return this.targetList;
+  }
+
+  /** The targets that have not replied. */
+  silent(): string[] {
+    return this.targetList.filter((n) => !this.replies.has(n));
   }
 }

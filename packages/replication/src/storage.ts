@@ -1,78 +1,244 @@
 /**
- * `/system/storage`: a node's replica of the keys it holds. It mints new versions for the
- * coordinator on its node (under its replica id, `node@epoch`), merges replicated versions, and
- * answers reads. The data lives in the {@link Store}, outside the actor.
+ * `/system/storage`: a node's replica of the keys it holds, and the hints it holds for others.
+ * It mints new versions for the coordinator on its node (under its replica id, `node@epoch`, or
+ * as a fallback under the key's hint id), merges replicated versions, answers reads (store and
+ * hints merged), and hands hints over to their primaries (Dynamo §4.6): when membership shows the
+ * primary alive, and every `handoffIntervalMs` while hints remain; a hint is deleted once its
+ * primary acknowledged it, or after `hintTtlMs` unchanged. The data lives in the {@link Store} and
+ * the {@link HintStore}, outside the actor.
  */
-import { type ActorRef, defineActor, isActorRef } from '@starling/actors';
+import { type ActorContext, type ActorRef, defineActor, isActorRef } from '@starling/actors';
+import { gossipRef, isMembershipNotice, type MembershipNotice } from '@starling/gossip';
 import { clientWrite, type DvvSet, emptyClock, isDvvSet, latestDot, sync, update } from './dvv.ts';
-import { isVersionVector, type StorageDump, type StorageReply, type StorageRequest } from './protocol.ts';
+import { type HintStore, openHints } from './hints.ts';
+import { isVersionVector, type StorageDump, type StorageReply, type StorageRequest, type StorageStats } from './protocol.ts';
+import { Reachability } from './reachability.ts';
 import { openStore, type Store, type StoreKind, type StoredClock } from './store.ts';
 
 /** Where the storage actor lives on every node. */
 export const STORAGE_PATH = '/system/storage';
 
+/** How a node keeps and hands over hints. */
+export interface HandoffConfig {
+  /** A hint unchanged this long is deleted, in ms. */
+  readonly hintTtlMs: number;
+  /** Time between handoff rounds (and expiry checks), in ms. */
+  readonly handoffIntervalMs: number;
+  /** Hints sent to one primary per round, at most. */
+  readonly handoffBatchSize: number;
+}
+
+/** The props the plugin gives the storage actor. */
+export interface StorageProps extends HandoffConfig {
+  readonly store: StoreKind;
+}
+
+type HandoffTick = { readonly type: 'st-handoff-tick'; readonly token: number };
+
+/** Everything the storage actor accepts. */
+export type StorageMessage = StorageRequest | StorageReply | MembershipNotice | HandoffTick;
+
+interface InFlight {
+  readonly owner: string;
+  readonly key: string;
+  readonly rev: number;
+}
+
 interface StorageState {
   readonly store: Store;
-  /** The id this replica mints dots under. */
+  readonly hints: HintStore;
+  /** The id this replica mints dots under as a primary. */
   readonly replicaId: string;
+  readonly config: HandoffConfig;
+  readonly reachability: Reachability;
+  /** Handoffs sent and not yet acknowledged, by request id; cleared each round (a lost one is sent again). */
+  readonly inFlight: Map<string, InFlight>;
+  /** Drawn at each start of the actor: handoff ids and timer messages of an earlier start never match. */
+  readonly token: number;
+  nextReq: number;
+  hintedWrites: number;
+  handedOff: number;
+  expired: number;
   malformedMessages: number;
 }
 
-function randomHex(random: () => number): string {
-  return Math.floor(random() * 0x1_0000_0000)
+function randomHex(ctx: ActorContext<StorageMessage>): string {
+  return Math.floor(ctx.random() * 0x1_0000_0000)
     .toString(16)
     .padStart(8, '0');
 }
 
+function isOptionalName(x: unknown): boolean {
+  return x === undefined || (typeof x === 'string' && x.length > 0);
+}
+
 /** Shape checks for requests from other nodes. */
 function isWellFormed(msg: StorageRequest): boolean {
-  if (msg.type === 'st-dump') return isActorRef(msg.replyTo);
+  if (msg.type === 'st-dump' || msg.type === 'st-stats') return isActorRef(msg.replyTo);
   if (typeof msg.reqId !== 'string' || !Number.isSafeInteger(msg.partition) || msg.partition < 0 || typeof msg.key !== 'string' || !isActorRef(msg.replyTo)) return false;
-  if (msg.type === 'st-coordinate') return isVersionVector(msg.context) && msg.value !== undefined;
-  if (msg.type === 'st-write') return isDvvSet(msg.clock) && Number.isSafeInteger(msg.ringVersion);
+  if (msg.type === 'st-coordinate') return isVersionVector(msg.context) && msg.value !== undefined && isOptionalName(msg.hintFor);
+  if (msg.type === 'st-write') return isDvvSet(msg.clock) && Number.isSafeInteger(msg.ringVersion) && isOptionalName(msg.hintFor);
   return msg.type === 'st-read' && Number.isSafeInteger(msg.ringVersion);
 }
 
+/** What this node holds for `key`: its own replica and every hint, merged. */
+function heldClock(state: StorageState, partition: number, key: string): StoredClock | undefined {
+  let clock = state.store.get(partition, key);
+  for (const h of state.hints.forKey(key)) clock = clock ? sync(clock, h.clock) : h.clock;
+  return clock;
+}
+
+/** Mints the client's write (Dynamo's coordinator step): it descends what the client saw and is stored here before it is replicated. */
+function coordinate(state: StorageState, msg: Extract<StorageRequest, { type: 'st-coordinate' }>, ctx: ActorContext<StorageMessage>): void {
+  const client = clientWrite(msg.context, msg.value);
+  let clock: StoredClock;
+  let id: string;
+  if (msg.hintFor === undefined || msg.hintFor === ctx.nodeName) {
+    id = state.replicaId;
+    clock = update(client, state.store.get(msg.partition, msg.key) ?? emptyClock(), id);
+    state.store.put(msg.partition, msg.key, clock);
+  } else {
+    // A fallback: the key's hint id, and a stored version that is everything held for the key.
+    id = state.hints.mintId(msg.key, () => `${state.replicaId}~${randomHex(ctx)}`);
+    clock = update(client, heldClock(state, msg.partition, msg.key) ?? emptyClock(), id);
+    state.hints.put(msg.hintFor, msg.partition, msg.key, clock, ctx.now());
+    state.hintedWrites++;
+  }
+  const dot = latestDot(clock, id)!;
+  ctx.tell(msg.replyTo, { type: 'st-coordinated', reqId: msg.reqId, node: ctx.nodeName, clock, dot });
+}
+
+function write(state: StorageState, msg: Extract<StorageRequest, { type: 'st-write' }>, ctx: ActorContext<StorageMessage>): void {
+  const clock = msg.clock as StoredClock;
+  if (msg.hintFor === undefined || msg.hintFor === ctx.nodeName) {
+    const stored = state.store.get(msg.partition, msg.key);
+    state.store.put(msg.partition, msg.key, stored ? sync(stored, clock) : clock);
+  } else {
+    state.hints.put(msg.hintFor, msg.partition, msg.key, clock, ctx.now());
+    state.hintedWrites++;
+  }
+  ctx.tell(msg.replyTo, { type: 'st-written', reqId: msg.reqId, node: ctx.nodeName });
+}
+
+/** Sends `owner` its oldest hints not already on their way. */
+function handOff(state: StorageState, owner: string, ctx: ActorContext<StorageMessage>): void {
+  if (owner === ctx.nodeName || state.reachability.isDown(owner)) return;
+  const sending = new Set<string>();
+  for (const f of state.inFlight.values()) if (f.owner === owner) sending.add(f.key);
+  if (sending.size >= state.config.handoffBatchSize) return;
+  const batch = state.hints.ofOwner(owner, state.config.handoffBatchSize + sending.size).filter((h) => !sending.has(h.key));
+  for (const h of batch.slice(0, state.config.handoffBatchSize - sending.size)) {
+    const reqId = `h${state.token.toString(36)}.${state.nextReq++}`;
+    state.inFlight.set(reqId, { owner, key: h.key, rev: h.rev });
+    ctx.tell(storageRef(owner), { type: 'st-write', reqId, partition: h.partition, key: h.key, clock: h.clock, ringVersion: 0, replyTo: ctx.self as ActorRef<StorageReply> });
+  }
+}
+
+function onHandoffAck(state: StorageState, msg: Extract<StorageReply, { type: 'st-written' }>): void {
+  const f = state.inFlight.get(msg.reqId);
+  if (!f || f.owner !== msg.node) return;
+  state.inFlight.delete(msg.reqId);
+  // A hint changed since it was sent keeps its newer part: it goes in a later round.
+  if (state.hints.remove(f.owner, f.key, f.rev)) state.handedOff++;
+}
+
+function handoffRound(state: StorageState, ctx: ActorContext<StorageMessage>): void {
+  state.expired += state.hints.expire(ctx.now(), state.config.hintTtlMs);
+  state.inFlight.clear();
+  for (const owner of state.hints.owners()) handOff(state, owner, ctx);
+}
+
+function dump(state: StorageState, ctx: ActorContext<StorageMessage>, replyTo: ActorRef<StorageDump>): void {
+  const keys: Record<string, DvvSet<unknown>> = {};
+  const hints: Record<string, string[]> = {};
+  for (const p of state.store.partitions()) for (const k of state.store.keys(p)) keys[k] = state.store.get(p, k)!;
+  for (const owner of state.hints.owners()) {
+    for (const h of state.hints.ofOwner(owner, Number.POSITIVE_INFINITY)) {
+      keys[h.key] = keys[h.key] ? sync(keys[h.key]!, h.clock) : h.clock;
+      (hints[h.key] ??= []).push(owner);
+    }
+  }
+  ctx.tell(replyTo, { type: 'st-dump', node: ctx.nodeName, replicaId: state.replicaId, keys, hints });
+}
+
+function stats(state: StorageState, ctx: ActorContext<StorageMessage>, replyTo: ActorRef<StorageStats>): void {
+  let keys = 0;
+  for (const p of state.store.partitions()) keys += state.store.keys(p).length;
+  ctx.tell(replyTo, {
+    type: 'st-stats',
+    node: ctx.nodeName,
+    keys,
+    hints: state.hints.count(),
+    hintsByOwner: state.hints.countByOwner(),
+    hintedWrites: state.hintedWrites,
+    handedOff: state.handedOff,
+    expired: state.expired,
+  });
+}
+
 /** The storage actor. */
-export const storageActor = defineActor<StorageRequest, StorageState, { readonly store: StoreKind }>({
+export const storageActor = defineActor<StorageMessage, StorageState, StorageProps>({
   name: 'starling.storage',
   init(props, ctx) {
-    const store = openStore(ctx.disk, props.store, ctx.nodeUid, () => randomHex(() => ctx.random()));
-    return { store, replicaId: `${ctx.nodeName}@${store.epoch}`, malformedMessages: 0 };
+    const store = openStore(ctx.disk, props.store, ctx.nodeUid, () => randomHex(ctx));
+    return {
+      store,
+      hints: openHints(ctx.disk, props.store, ctx.nodeUid),
+      replicaId: `${ctx.nodeName}@${store.epoch}`,
+      config: { hintTtlMs: props.hintTtlMs, handoffIntervalMs: props.handoffIntervalMs, handoffBatchSize: props.handoffBatchSize },
+      reachability: new Reachability(),
+      inFlight: new Map(),
+      token: Math.floor(ctx.random() * 0x1_0000_0000),
+      nextReq: 1,
+      hintedWrites: 0,
+      handedOff: 0,
+      expired: 0,
+      malformedMessages: 0,
+    };
+  },
+  onStart(state, ctx) {
+    // Which primaries are alive, from the membership plugin when it runs (a harmless dead letter otherwise).
+    ctx.tell(gossipRef(ctx.nodeName), { type: 'subscribe', subscriber: ctx.self as ActorRef<MembershipNotice> });
+    ctx.timers.repeat('handoff', state.config.handoffIntervalMs, { type: 'st-handoff-tick', token: state.token });
+    return state;
   },
   receive(state, msg, ctx) {
-    if (typeof msg !== 'object' || msg === null || !isWellFormed(msg)) {
+    if (typeof msg !== 'object' || msg === null) {
       state.malformedMessages++;
       return state;
     }
-    const { store } = state;
     switch (msg.type) {
-      case 'st-coordinate': {
-        // Dynamo's coordinator: the new version descends from what the client saw, and is stored
-        // here before it is replicated.
-        const stored = store.get(msg.partition, msg.key) ?? emptyClock();
-        const clock = update(clientWrite(msg.context, msg.value), stored, state.replicaId);
-        store.put(msg.partition, msg.key, clock);
-        const dot = latestDot(clock, state.replicaId)!;
-        ctx.tell(msg.replyTo, { type: 'st-coordinated', reqId: msg.reqId, node: ctx.nodeName, clock, dot });
-        return state;
-      }
-      case 'st-write': {
-        const stored = store.get(msg.partition, msg.key);
-        store.put(msg.partition, msg.key, stored ? sync(stored, msg.clock as StoredClock) : (msg.clock as StoredClock));
-        ctx.tell(msg.replyTo, { type: 'st-written', reqId: msg.reqId, node: ctx.nodeName });
-        return state;
-      }
+      case 'st-coordinate':
+      case 'st-write':
       case 'st-read':
-        ctx.tell(msg.replyTo, { type: 'st-read-result', reqId: msg.reqId, node: ctx.nodeName, clock: store.get(msg.partition, msg.key) ?? null });
+      case 'st-dump':
+      case 'st-stats':
+        if (!isWellFormed(msg)) break;
+        if (msg.type === 'st-coordinate') coordinate(state, msg, ctx);
+        else if (msg.type === 'st-write') write(state, msg, ctx);
+        else if (msg.type === 'st-read') ctx.tell(msg.replyTo, { type: 'st-read-result', reqId: msg.reqId, node: ctx.nodeName, clock: heldClock(state, msg.partition, msg.key) ?? null });
+        else if (msg.type === 'st-dump') dump(state, ctx, msg.replyTo);
+        else stats(state, ctx, msg.replyTo);
         return state;
-      case 'st-dump': {
-        const keys: Record<string, DvvSet<unknown>> = {};
-        for (const p of store.partitions()) for (const k of store.keys(p)) keys[k] = store.get(p, k)!;
-        ctx.tell(msg.replyTo, { type: 'st-dump', node: ctx.nodeName, replicaId: state.replicaId, keys } satisfies StorageDump);
+      case 'st-written':
+        if (typeof msg.reqId !== 'string' || typeof msg.node !== 'string') break;
+        onHandoffAck(state, msg);
         return state;
-      }
+      case 'st-handoff-tick':
+        if (msg.token !== state.token) break;
+        handoffRound(state, ctx);
+        return state;
+      case 'membership-snapshot':
+      case 'membership-event':
+        if (!isMembershipNotice(msg)) break;
+        // A primary back: hand its hints over now rather than at the next round.
+        for (const node of state.reachability.apply(msg)) handOff(state, node, ctx);
+        return state;
+      default:
+        break;
     }
+    state.malformedMessages++;
+    return state;
   },
 });
 

@@ -114,7 +114,7 @@ describe('the key-value store', () => {
     await cluster.stop();
   });
 
-  simIt('with membership, a coordinator fails fast when fewer than W primaries are up: nothing is written', 36, async (seed) => {
+  simIt('with membership and sloppy quorum off, a coordinator fails fast when fewer than W primaries are up (nothing is written); with it on, fallbacks take the write', 36, async (seed) => {
     const cluster = await startCluster({
       runtime: 'simulation',
       seed,
@@ -129,8 +129,15 @@ describe('the key-value store', () => {
     await cluster.kill(p3!);
     await cluster.runFor(60_000); // gossip declares them dead
     const kv = new KvClient(cluster, { nodes: [p1!] });
-    const put = await cluster.until(kv.put('k2', 'v').catch((e: unknown) => e));
+    const put = await cluster.until(kv.put('k2', 'v', { sloppy: false }).catch((e: unknown) => e));
     expect(put).toMatchObject({ code: 'QUORUM_NOT_MET', outcome: 'failed', replicas: [p1] });
+    expect((await cluster.until(kv.get('k2', { sloppy: false }).catch((e: unknown) => e)))).toMatchObject({ code: 'QUORUM_NOT_MET', outcome: 'failed' });
+    const sloppy = await cluster.until(kv.put('k2', 'v'));
+    expect(sloppy.replicas[0]).toBe(p1);
+    expect(sloppy.hinted.length).toBeGreaterThanOrEqual(1);
+    expect(sloppy.hinted).not.toContain(p2);
+    expect(sloppy.hinted).not.toContain(p3);
+    expect((await cluster.until(kv.get('k2'))).values).toEqual(['v']);
     await cluster.stop();
   });
 

@@ -179,7 +179,8 @@ describe('the store under restarts and odd input', () => {
       seed,
       nodes: 5,
       network: { latency: { kind: 'uniform', minMs: 1, maxMs: 10 } },
-      plugins: [useReplication({ defaults: { timeoutMs: 5_000 } })],
+      // Strict quorum: under sloppy quorum a fallback would take the write in time.
+      plugins: [useReplication({ defaults: { timeoutMs: 5_000, sloppy: false } })],
     });
     const ring = createRing(cluster.nodes.map((node) => ({ node, weight: 1 })));
     const [p1, p2, p3] = primaries(ring, 'slow');
