@@ -1,44 +1,36 @@
 /**
  * Which nodes the membership plugin reports down, from its notices (a snapshot, then events).
- * Members are starts of nodes (name and uid): a restarted node's old start dies as its new start
- * joins, in either order, so a node is down only while none of its starts is alive or suspect.
- * A node gossip never mentioned is not down: without the membership plugin nothing is.
+ * Members are starts of nodes (name, uid, start time), and like SWIM's own view this keeps the
+ * newest start of each name: a restarted node's new start supersedes the old one (SWIM sends no
+ * death for the old start then), and news of an older start is ignored. A node is down while its
+ * newest start is neither alive nor suspect. A node gossip never mentioned is not down: without
+ * the membership plugin nothing is.
  */
-import { isActive, type MembershipNotice } from '@starling/gossip';
+import { compareStarts, isActive, type MemberInfo, type MembershipNotice } from '@starling/gossip';
 
 export class Reachability {
-  /** name → uids of its starts that are alive or suspect. */
-  private readonly active = new Map<string, Set<string>>();
-  private readonly known = new Set<string>();
+  /** name → its newest start, and whether that start is alive or suspect. */
+  private readonly newest = new Map<string, { readonly member: MemberInfo; readonly isUp: boolean }>();
 
-  /** True when membership knows the node and none of its starts is active. */
+  /** True when membership knows the node and its newest start is neither alive nor suspect. */
   isDown(node: string): boolean {
-    return this.known.has(node) && !this.active.has(node);
+    const m = this.newest.get(node);
+    return m !== undefined && !m.isUp;
   }
 
   /** Applies a notice; returns the nodes that were down and no longer are. */
   apply(notice: MembershipNotice): string[] {
-    const wasDown = new Set([...this.known].filter((n) => this.isDown(n)));
+    const wasDown = [...this.newest.keys()].filter((n) => this.isDown(n));
     if (notice.type === 'membership-snapshot') {
-      this.active.clear();
-      this.known.clear();
-      for (const m of notice.members) this.note(m.name, m.uid, isActive(m.state));
-    } else {
-      const m = notice.event.member;
-      this.note(m.name, m.uid, isActive(m.state));
-    }
-    return [...wasDown].filter((n) => !this.isDown(n));
+      this.newest.clear();
+      for (const m of notice.members) this.note(m);
+    } else this.note(notice.event.member);
+    return wasDown.filter((n) => !this.isDown(n));
   }
 
-  private note(name: string, uid: string, isUp: boolean): void {
-    this.known.add(name);
-    const uids = this.active.get(name);
-    if (isUp) {
-      if (uids) uids.add(uid);
-      else this.active.set(name, new Set([uid]));
-    } else if (uids) {
-      uids.delete(uid);
-      if (uids.size === 0) this.active.delete(name);
-    }
+  private note(member: MemberInfo): void {
+    const known = this.newest.get(member.name);
+    if (known !== undefined && compareStarts(member, known.member) < 0) return;
+    this.newest.set(member.name, { member, isUp: isActive(member.state) });
   }
 }
