@@ -28,7 +28,7 @@ export class WriteQuorum {
     readonly w: number,
   ) {
     assert(w >= 1, 'W is at least 1');
-    this.targets = [...targets];
+    this.targets = [...new Set(targets)];
   }
 
   /** Adds a node the write was sent to (a fallback); false if it was a target already. */
@@ -75,7 +75,7 @@ export class ReadQuorum<V> {
     readonly r: number,
   ) {
     assert(r >= 1, 'R is at least 1');
-    this.targetList = [...targets];
+    this.targetList = [...new Set(targets)];
   }
 
   /** Adds a node the read was sent to; false if it was a target already. */

@@ -576,3 +576,224 @@ describe('the history recorder', () => {
     expect(() => h.invoke({ client: 'c0', kind: 'put', key: K, atMs: 1 })).toThrow(/needs its value/);
   });
 });
+
+describe('the checker judges sessions (read-your-writes, monotonic reads)', () => {
+  // One coordinator's three writes of K in a row: w1, then w2 over w1, then w3 over w2.
+  const X = rid('n1');
+  const w1 = update(clientWrite<string | null>({}, 'v1'), emptyClock(), X);
+  const w2 = update(clientWrite<string | null>(join(w1), 'v2'), w1, X);
+  const w3 = update(clientWrite<string | null>(join(w2), null), w2, X);
+  /** Every replica holds `clock` for K at the end, so only the session check can speak. */
+  const holding = (clock: DvvSet<string | null>): FinalState => Object.fromEntries(NODES.map((n) => [n, { [K]: clock }]));
+
+  interface Op {
+    readonly client: string;
+    readonly session?: boolean;
+    /** Invoked and completed at these ms. */
+    readonly at: readonly [number, number];
+    readonly outcome?: 'ok' | 'failed' | 'unknown' | 'in-flight';
+    readonly key?: string;
+  }
+
+  /** Entries built by hand, numbered in the order they are made (which each test keeps in invocation order). */
+  function sessionHistory() {
+    const entries: HistoryEntry[] = [];
+    const ended = (op: Op, ok: NonNullable<HistoryEntry['completion']>): HistoryEntry['completion'] => {
+      const outcome = op.outcome ?? 'ok';
+      if (outcome === 'in-flight') return undefined;
+      if (outcome === 'ok') return ok;
+      return { outcome, atMs: op.at[1], error: { code: 'QUORUM_NOT_MET', message: 'planted' } };
+    };
+    const add = (invocation: HistoryEntry['invocation'], completion: HistoryEntry['completion']): HistoryEntry => {
+      const e: HistoryEntry = completion === undefined ? { id: entries.length, invocation } : { id: entries.length, invocation, completion };
+      entries.push(e);
+      return e;
+    };
+    const base = (op: Op) => ({ client: op.client, key: op.key ?? K, atMs: op.at[0], ...(op.session !== undefined ? { session: op.session } : {}) });
+    return {
+      entries,
+      /** A put or delete that made `clock` (the newest dot of `by` is the write's own), based on `seen`. */
+      write(op: Op, clock: DvvSet<string | null>, seen: DvvSet<string | null>, by = X): HistoryEntry {
+        const value = clock.entries.find((e) => e.id === by)!.values[0]!;
+        const kind = value === null ? 'delete' : 'put';
+        const result = { kind, context: join(clock), dot: latestDot(clock, by)!, replicas: [...NODES] } as const;
+        return add({ ...base(op), kind, ...(value !== null ? { value } : {}), context: join(seen) }, ended(op, { outcome: 'ok', atMs: op.at[1], result }));
+      },
+      /** A get that returned what `clock` holds. */
+      read(op: Op, clock: DvvSet<string | null>): HistoryEntry {
+        const all = values(clock);
+        const live = all.filter((v): v is string => v !== null);
+        const result = { kind: 'get', values: live, isDeleted: all.length > 0 && live.length === 0, context: join(clock) } as const;
+        return add({ ...base(op), kind: 'get' }, ended(op, { outcome: 'ok', atMs: op.at[1], result }));
+      },
+    };
+  }
+
+  function sessionKinds(r: CheckResult): ViolationKind[] {
+    return kinds(r).filter((k) => k === 'read-your-writes' || k === 'monotonic-reads');
+  }
+
+  it("a session get older than the session's own earlier acknowledged put is a read-your-writes violation, naming the get and the put", () => {
+    const h = sessionHistory();
+    const put = h.write({ client: 's', session: true, at: [10, 20] }, w1, emptyClock());
+    const get = h.read({ client: 's', session: true, at: [30, 40] }, emptyClock());
+    const r = check({ history: h.entries, final: holding(w1) });
+    expect(kinds(r), formatViolations(r)).toEqual(['read-your-writes']);
+    const v = r.violations[0]!;
+    expect(v.key).toBe(K);
+    expect(opIds(v.ops)).toEqual([get.id, put.id]);
+    expect(v.message).toContain('session s');
+    expect(v.message).toContain(`#${get.id}`);
+    expect(v.message).toContain(`#${put.id}`);
+  });
+
+  it('a session get that shows an older version of the key than its own later put is a read-your-writes violation too', () => {
+    const h = sessionHistory();
+    h.write({ client: 's', session: true, at: [10, 20] }, w1, emptyClock());
+    const put2 = h.write({ client: 's', session: true, at: [30, 40] }, w2, w1);
+    const get = h.read({ client: 's', session: true, at: [50, 60] }, w1);
+    const r = check({ history: h.entries, final: holding(w2) });
+    expect(kinds(r), formatViolations(r)).toEqual(['read-your-writes']);
+    expect(opIds(r.violations[0]!.ops)).toEqual([get.id, put2.id]);
+  });
+
+  it("a session's acknowledged delete counts as its write", () => {
+    const h = sessionHistory();
+    h.write({ client: 's', session: true, at: [10, 20] }, w1, emptyClock());
+    h.write({ client: 's', session: true, at: [21, 22] }, w2, w1);
+    const del = h.write({ client: 's', session: true, at: [30, 40] }, w3, w2);
+    expect(del.invocation.kind).toBe('delete');
+    const get = h.read({ client: 's', session: true, at: [50, 60] }, w2);
+    const r = check({ history: h.entries, final: holding(w3) });
+    expect(kinds(r), formatViolations(r)).toEqual(['read-your-writes']);
+    expect(opIds(r.violations[0]!.ops)).toEqual([get.id, del.id]);
+  });
+
+  it("a session get older than the session's own earlier get is a monotonic-reads violation, naming both gets", () => {
+    const h = sessionHistory();
+    h.write({ client: 'w', at: [0, 5] }, w1, emptyClock());
+    h.write({ client: 'w', at: [6, 8] }, w2, w1);
+    const first = h.read({ client: 's', session: true, at: [10, 20] }, w2);
+    const second = h.read({ client: 's', session: true, at: [30, 40] }, w1);
+    const r = check({ history: h.entries, final: holding(w2) });
+    expect(kinds(r), formatViolations(r)).toEqual(['monotonic-reads']);
+    expect(opIds(r.violations[0]!.ops)).toEqual([second.id, first.id]);
+    expect(r.violations[0]!.message).toContain('session s');
+  });
+
+  it('session gets that see their own writes and never go back pass, siblings and newer versions included', () => {
+    const h = sessionHistory();
+    const other = update(clientWrite<string | null>({}, 'o1'), emptyClock(), rid('n2')); // concurrent with w1
+    h.write({ client: 'o', at: [1, 2] }, other, emptyClock(), rid('n2'));
+    h.write({ client: 's', session: true, at: [10, 20] }, w1, emptyClock());
+    h.read({ client: 's', session: true, at: [30, 40] }, w1);
+    h.read({ client: 's', session: true, at: [50, 60] }, sync(w1, other)); // newer: adds a sibling
+    h.write({ client: 'w', at: [55, 58] }, w2, w1);
+    h.read({ client: 's', session: true, at: [70, 80] }, sync(w2, other));
+    const r = check({ history: h.entries, final: holding(sync(w2, other)) });
+    expect(r.violations, formatViolations(r)).toEqual([]);
+  });
+
+  it('clients without sessions are not judged: the same stale reads pass', () => {
+    const h = sessionHistory();
+    h.write({ client: 'c', at: [10, 20] }, w1, emptyClock());
+    h.write({ client: 'c', at: [21, 22] }, w2, w1);
+    h.read({ client: 'c', at: [30, 40] }, w2);
+    h.read({ client: 'c', at: [50, 60] }, emptyClock());
+    const r = check({ history: h.entries, final: holding(w2) });
+    expect(r.violations, formatViolations(r)).toEqual([]);
+  });
+
+  it('only session operations count: a session get after a non-session put, or a non-session get after a session put, passes', () => {
+    const h = sessionHistory();
+    h.write({ client: 'c', session: false, at: [10, 20] }, w1, emptyClock());
+    h.read({ client: 'c', session: true, at: [30, 40] }, emptyClock());
+    h.write({ client: 'd', session: true, at: [50, 60] }, w2, w1);
+    h.read({ client: 'd', at: [70, 80] }, emptyClock());
+    const r = check({ history: h.entries, final: holding(w2) });
+    expect(r.violations, formatViolations(r)).toEqual([]);
+  });
+
+  it("another session's writes and reads do not bind this session", () => {
+    const h = sessionHistory();
+    h.write({ client: 'a', session: true, at: [10, 20] }, w1, emptyClock());
+    h.read({ client: 'a', session: true, at: [21, 22] }, w1);
+    h.read({ client: 'b', session: true, at: [30, 40] }, emptyClock());
+    const r = check({ history: h.entries, final: holding(w1) });
+    expect(r.violations, formatViolations(r)).toEqual([]);
+  });
+
+  it("a session's operations on another key do not bind its reads of this key", () => {
+    const h = sessionHistory();
+    h.write({ client: 's', session: true, at: [10, 20], key: 'default/other' }, w1, emptyClock());
+    h.read({ client: 's', session: true, at: [30, 40] }, emptyClock());
+    const final: FinalState = Object.fromEntries(NODES.map((n) => [n, { 'default/other': w1 }]));
+    const r = check({ history: h.entries, final });
+    expect(r.violations, formatViolations(r)).toEqual([]);
+  });
+
+  it('a put or get still running when the get was invoked does not bind it (concurrent, not earlier)', () => {
+    const h = sessionHistory();
+    // The put completes at 35, after the get was invoked at 30 (a pipelining session).
+    h.write({ client: 's', session: true, at: [10, 35] }, w1, emptyClock());
+    h.read({ client: 's', session: true, at: [30, 40] }, emptyClock());
+    const r = check({ history: h.entries, final: holding(w1) });
+    expect(r.violations, formatViolations(r)).toEqual([]);
+    // A get that completed after the next get began.
+    const g = sessionHistory();
+    g.write({ client: 'w', at: [0, 5] }, w1, emptyClock());
+    g.read({ client: 's', session: true, at: [50, 70] }, w1);
+    g.read({ client: 's', session: true, at: [60, 80] }, emptyClock());
+    const r2 = check({ history: g.entries, final: holding(w1) });
+    expect(r2.violations, formatViolations(r2)).toEqual([]);
+  });
+
+  it('an operation acknowledged in the very millisecond the get is invoked counts as earlier (the session asks after the answer)', () => {
+    const h = sessionHistory();
+    h.write({ client: 's', session: true, at: [10, 30] }, w1, emptyClock());
+    h.read({ client: 's', session: true, at: [30, 40] }, emptyClock());
+    const r = check({ history: h.entries, final: holding(w1) });
+    expect(sessionKinds(r), formatViolations(r)).toEqual(['read-your-writes']);
+  });
+
+  it('failed, unknown and in-flight writes, and failed gets, bind nothing', () => {
+    const h = sessionHistory();
+    h.write({ client: 's', session: true, at: [10, 20], outcome: 'failed' }, w1, emptyClock());
+    h.read({ client: 's', session: true, at: [30, 40] }, emptyClock());
+    const r1 = check({ history: h.entries, final: {} });
+    expect(r1.violations, formatViolations(r1)).toEqual([]);
+
+    const u = sessionHistory();
+    u.write({ client: 's', session: true, at: [10, 20], outcome: 'unknown' }, w1, emptyClock());
+    u.write({ client: 's', session: true, at: [21, 25], outcome: 'in-flight' }, w2, w1);
+    u.read({ client: 's', session: true, at: [30, 40] }, emptyClock());
+    const r2 = check({ history: u.entries, final: holding(w2) });
+    expect(sessionKinds(r2), formatViolations(r2)).toEqual([]);
+
+    const g = sessionHistory();
+    g.write({ client: 'w', at: [0, 5] }, w1, emptyClock());
+    g.read({ client: 's', session: true, at: [10, 20], outcome: 'failed' }, w1);
+    g.read({ client: 's', session: true, at: [30, 40] }, emptyClock());
+    const r3 = check({ history: g.entries, final: holding(w1) });
+    expect(r3.violations, formatViolations(r3)).toEqual([]);
+  });
+
+  it('a failed session get is not judged, however old it would have been', () => {
+    const h = sessionHistory();
+    h.write({ client: 's', session: true, at: [10, 20] }, w1, emptyClock());
+    h.read({ client: 's', session: true, at: [30, 40], outcome: 'failed' }, emptyClock());
+    h.read({ client: 's', session: true, at: [50, 60], outcome: 'unknown' }, emptyClock());
+    const r = check({ history: h.entries, final: holding(w1) });
+    expect(r.violations, formatViolations(r)).toEqual([]);
+  });
+
+  it('each stale session get is reported, and a violation does not hide the next one', () => {
+    const h = sessionHistory();
+    h.write({ client: 's', session: true, at: [10, 20] }, w1, emptyClock());
+    const g1 = h.read({ client: 's', session: true, at: [30, 40] }, emptyClock());
+    const g2 = h.read({ client: 's', session: true, at: [50, 60] }, emptyClock());
+    const r = check({ history: h.entries, final: holding(w1) });
+    expect(kinds(r), formatViolations(r)).toEqual(['read-your-writes', 'read-your-writes']);
+    expect(r.violations.map((v) => v.ops[0]!.id)).toEqual([g1.id, g2.id]);
+  });
+});

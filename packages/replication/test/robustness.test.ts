@@ -194,3 +194,74 @@ describe('the store under restarts and odd input', () => {
     await cluster.stop();
   });
 });
+
+describe('options and messages of sloppy quorum, hinted handoff and sessions', () => {
+  const BAD_OPTIONS: readonly { readonly label: string; readonly options: unknown; readonly names: RegExp }[] = [
+    { label: "defaults.sloppy 'yes' (not a boolean)", options: { defaults: { sloppy: 'yes' } }, names: /sloppy/ },
+    { label: 'hintTtlMs 0', options: { hintTtlMs: 0 }, names: /hintTtlMs/ },
+    { label: 'handoffBatchSize 1.5 (not an integer)', options: { handoffBatchSize: 1.5 }, names: /handoffBatchSize/ },
+    { label: 'defaults.fallbackAfterMs -1', options: { defaults: { fallbackAfterMs: -1 } }, names: /fallbackAfterMs/ },
+  ];
+  BAD_OPTIONS.forEach(({ label, options, names }, i) => {
+    simIt(`useReplication with ${label} makes startCluster reject with INVALID_CONFIG naming the option`, 301 + i, async (seed) => {
+      const start = startCluster({ runtime: 'simulation', seed, nodes: 3, plugins: [useReplication(options as Parameters<typeof useReplication>[0])] });
+      await expect(start).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+      await expect(start).rejects.toThrow(names);
+    });
+  });
+
+  simIt('the same options with sensible values start a cluster that serves', 310, async (seed) => {
+    const cluster = await startCluster({
+      runtime: 'simulation',
+      seed,
+      nodes: 3,
+      plugins: [useReplication({ defaults: { sloppy: false, fallbackAfterMs: 1 }, hintTtlMs: 1, handoffBatchSize: 2 })],
+    });
+    const kv = new KvClient(cluster);
+    await cluster.until(kv.put('k', 'v'));
+    expect((await cluster.until(kv.get('k'))).values).toEqual(['v']);
+    await cluster.stop();
+  });
+
+  simIt("a kv-get with a malformed atLeast is dropped as malformed (no reply, not counted), and the node keeps serving", 311, async (seed) => {
+    const cluster = await kvCluster(seed);
+    const failures: string[] = [];
+    cluster.events.on('actor-failed', (e) => failures.push(`${e.node}${e.ref.path}`));
+    const kv = new KvClient(cluster, { nodes: ['n2'] });
+    const put = await cluster.until(kv.put('k', 'v'));
+    const getsBefore = (await cluster.until(kv.stats('n2'))).coordinator.gets;
+    const getWith = (atLeast: unknown): Promise<unknown> =>
+      cluster.until(
+        cluster.ask<unknown, unknown>(selectActor<unknown>('n2', '/system/coordinator'), (replyTo) => ({ type: 'kv-get', key: 'k', atLeast, replyTo }), { timeoutMs: 3_000 }).catch((e: unknown) => e),
+      );
+    for (const atLeast of [{ a: -1 }, 'n1@x:1', { a: 1.5 }, [3], null, { a: '1' }]) {
+      expect(await getWith(atLeast), `atLeast ${JSON.stringify(atLeast)}`).toMatchObject({ code: 'ASK_TIMEOUT' });
+    }
+    expect(failures).toEqual([]);
+    expect((await cluster.until(kv.stats('n2'))).coordinator.gets).toBe(getsBefore);
+    // The same request with a well-formed atLeast (the put's context) is served, and counted.
+    expect(await getWith(put.context)).toMatchObject({ type: 'kv-get-ok', values: ['v'] });
+    expect((await cluster.until(kv.stats('n2'))).coordinator.gets).toBe(getsBefore + 1);
+    await cluster.stop();
+  });
+
+  simIt('a kv-stats without a usable replyTo is dropped, not a coordinator crash; stats and requests are still served', 312, async (seed) => {
+    const cluster = await kvCluster(seed);
+    const failures: string[] = [];
+    cluster.events.on('actor-failed', (e) => failures.push(`${e.node}${e.ref.path}`));
+    const kv = new KvClient(cluster, { nodes: ['n2'] });
+    await cluster.until(kv.put('k', 'v'));
+    await cluster.until(kv.get('k'));
+    const before = (await cluster.until(kv.stats('n2'))).coordinator;
+    expect(before.gets).toBe(1);
+    for (const junk of [{ type: 'kv-stats' }, { type: 'kv-stats', replyTo: 'n1/user/x' }, { type: 'kv-stats', replyTo: null }, { type: 'kv-stats', replyTo: { node: 7 } }]) {
+      cluster.tell(selectActor<unknown>('n2', '/system/coordinator'), junk);
+    }
+    await cluster.runFor(100);
+    expect(failures).toEqual([]);
+    // Counts survive: the coordinator was not restarted by the junk.
+    expect((await cluster.until(kv.stats('n2'))).coordinator).toEqual(before);
+    expect((await cluster.until(kv.get('k'))).values).toEqual(['v']);
+    await cluster.stop();
+  });
+});
