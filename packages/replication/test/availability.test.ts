@@ -25,7 +25,7 @@ import {
   values,
   type VersionVector,
 } from '../src/index.ts';
-import { awaitMembership, FAST_GOSSIP, finalState } from './support/workload.ts';
+import { awaitMembership, awaitSplit, FAST_GOSSIP, finalState } from './support/workload.ts';
 
 const LATENCY = { kind: 'uniform', minMs: 1, maxMs: 10 } as const;
 
@@ -170,7 +170,7 @@ describe('sloppy quorum and hinted handoff', () => {
     const [p1, p2, p3] = primaries(cluster, 'orphan');
     const others = cluster.nodes.filter((n) => ![p1, p2, p3].includes(n));
     await cluster.network.partition({ shape: 'groups', groups: [[p1!, p2!, p3!], others] });
-    await cluster.runFor(3_000);
+    await awaitSplit(cluster, [[p1!, p2!, p3!], others]);
     const kv = new KvClient(cluster, { nodes: others });
     const put = await cluster.until(kv.put('orphan', 'v'));
     expect(put.replicas.every((r) => others.includes(r))).toBe(true);
@@ -202,7 +202,7 @@ describe('sloppy quorum and hinted handoff', () => {
     for (const key of keys) seen.set(key, (await cluster.until(a.put(key, `before-${key}`))).context);
 
     await cluster.network.partition({ shape: 'groups', groups: [minority, majority] });
-    await cluster.runFor(3_000); // each side's membership declares the other dead
+    await awaitSplit(cluster, [minority, majority]); // each side's membership declares the other dead
     for (const key of keys) {
       const context = seen.get(key)!;
       const [fromA, fromB] = await cluster.until(Promise.all([a.put(key, `a-${key}`, { context }), b.put(key, `b-${key}`, { context })]));

@@ -73,6 +73,8 @@ export interface WorkloadRun {
   readonly final: FinalState;
   readonly wipes: readonly Wipe[];
   readonly cluster: SimulationCluster;
+  /** How long the clients ran, in ms: a fault scheduled after this hit no operation. */
+  readonly spanMs: number;
 }
 
 /** A seeded generator for the workload's own choices (never the cluster's). */
@@ -137,9 +139,27 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadRun> {
     }
   });
   await cluster.until(Promise.all(loops), { timeoutMs: 600_000 });
+  const spanMs = cluster.now() - startMs;
   // Faults still to come would land while the replicas are read.
   schedule?.cancel();
-  return { history, final: await finalState(cluster, o.settleMs), wipes, cluster };
+  return { history, final: await finalState(cluster, o.settleMs), wipes, cluster, spanMs };
+}
+
+/** Runs the cluster until every node's membership reports every node outside its group not alive (a partition has been noticed). */
+export async function awaitSplit(cluster: SimulationCluster, groups: readonly (readonly string[])[], timeoutMs = 30_000): Promise<void> {
+  const deadline = cluster.now() + timeoutMs;
+  for (;;) {
+    let split = true;
+    for (const group of groups) {
+      for (const node of group) {
+        const snap = await cluster.until(cluster.ask<GossipRequest, MembershipSnapshot>(gossipRef(node), (replyTo: ActorRef<MembershipSnapshot>) => ({ type: 'snapshot', replyTo }), { timeoutMs: 2_000 }));
+        if (snap.members.some((m) => !group.includes(m.name) && (m.state === 'alive' || m.state === 'suspect'))) split = false;
+      }
+    }
+    if (split) return;
+    if (cluster.now() > deadline) throw new Error(`membership did not notice the partition within ${timeoutMs} ms`);
+    await cluster.runFor(250);
+  }
 }
 
 /** Heals, lets everything in flight land, and reads every replica. */
