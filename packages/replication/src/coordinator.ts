@@ -383,7 +383,8 @@ function answerRead(state: CoordinatorState, ctx: ActorContext<CoordinatorMessag
   const merged = p.quorum.result();
   const all = values(merged);
   const live = all.filter((v) => v !== null);
-  ctx.tell(p.replyTo, { type: 'kv-get-ok', values: live, isDeleted: all.length > 0 && live.length === 0, context: join(merged), replicas: p.quorum.replicas() });
+  const replicas = p.quorum.replicas();
+  ctx.tell(p.replyTo, { type: 'kv-get-ok', values: live, isDeleted: all.length > 0 && live.length === 0, context: join(merged), replicas, fallbacks: replicas.filter((n) => !p.primaries.includes(n)) });
 }
 
 function failSession(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingGet): void {

@@ -60,6 +60,11 @@ export interface GetOk {
   readonly context: VersionVector;
   /** Replicas whose answer the result merges. */
   readonly replicas: readonly string[];
+  /**
+   * Those of `replicas` that are not primaries of the key (fallbacks, or nodes a session read
+   * asked): a read answered with few primaries among `replicas` may be stale.
+   */
+  readonly fallbacks: readonly string[];
 }
 
 /** A failed or uncertain request. */

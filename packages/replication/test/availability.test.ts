@@ -176,7 +176,10 @@ describe('sloppy quorum and hinted handoff', () => {
     expect(put.replicas.every((r) => others.includes(r))).toBe(true);
     expect(put.hinted).toEqual(put.replicas);
     expect(put.dot.id).toMatch(new RegExp(`^(${others.join('|')})@[0-9a-f]+~[0-9a-f]{8}$`));
-    expect((await cluster.until(kv.get('orphan'))).values).toEqual(['v']);
+    const got = await cluster.until(kv.get('orphan'));
+    expect(got.values).toEqual(['v']);
+    // Only fallbacks answered: the read says so.
+    expect(got.fallbacks).toEqual(got.replicas);
     // Two fallbacks stand in for two of the three primaries; the third is fixed by a read.
     const owners = Object.keys(Object.assign({}, ...(await statsOf(cluster, kv, others)).map((s) => s.storage.hintsByOwner)));
     expect(owners.sort()).toEqual([p1!, p2!, p3!].slice(0, others.length).sort());
@@ -244,6 +247,7 @@ describe('read repair', () => {
     expect(await held(cluster, p3!, 'stale')).toEqual([]);
     const got = await cluster.until(kv.get('stale', { sloppy: false }));
     expect(got.values).toEqual(['v']);
+    expect(got.fallbacks).toEqual([]);
     await cluster.runFor(500);
     expect(await held(cluster, p3!, 'stale')).toEqual(['v']);
     expect((await cluster.until(kv.stats(p1!))).coordinator.readRepairs).toBe(1);
