@@ -27,7 +27,7 @@
  */
 import { type ActorContext, type ActorRef, defineActor, isActorRef, selectActor, type Terminated } from '@starling/actors';
 import { gossipRef, isMembershipNotice, type MembershipNotice } from '@starling/gossip';
-import { descends, type Dot, isDvvSet, join, values, type VersionVector } from './dvv.ts';
+import { clockDescends, descends, type Dot, isDvvSet, join, values, type VersionVector } from './dvv.ts';
 import type { KvErrorCode, KvOutcome } from './errors.ts';
 import { placeReplicas, type ReplicaTarget } from './placement.ts';
 import { type CoordinatorStats, type GetReply, isKvRequest, type KvOptions, type KvRequest, type PutReply, type StatsRequest, type StorageReply } from './protocol.ts';
@@ -400,10 +400,9 @@ function failSession(state: CoordinatorState, ctx: ActorContext<CoordinatorMessa
 function repair(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, p: PendingGet): void {
   const merged = p.quorum.result();
   if (merged.entries.length === 0 && merged.anonymous.length === 0) return;
-  const context = join(merged);
   for (const node of p.primaries) {
     const reply = p.quorum.replyOf(node);
-    if (!reply || (reply.clock && descends(join(reply.clock), context))) continue;
+    if (!reply || (reply.clock && clockDescends(reply.clock, merged))) continue;
     state.counts.readRepairs++;
     ctx.tell(storageRef(node), { type: 'st-write', reqId: 'repair', partition: p.partition, key: p.storeKey, clock: merged, ringVersion: state.ring.version, replyTo: ctx.self as ActorRef<StorageReply> });
   }

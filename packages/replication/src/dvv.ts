@@ -121,6 +121,20 @@ export function descends(a: VersionVector, b: VersionVector): boolean {
   return true;
 }
 
+/**
+ * True when clock `a` has seen every event clock `b` has (`descends(join(a), join(b))`, without
+ * building either context: entries are sorted by id, so one merge walk does).
+ */
+export function clockDescends<V>(a: DvvSet<V>, b: DvvSet<V>): boolean {
+  let i = 0;
+  for (const e of b.entries) {
+    while (i < a.entries.length && a.entries[i]!.id < e.id) i++;
+    const mine = i < a.entries.length && a.entries[i]!.id === e.id ? a.entries[i]!.counter : 0;
+    if (mine < e.counter) return false;
+  }
+  return true;
+}
+
 /** True when `context` has seen the event `dot`. */
 export function covers(context: VersionVector, dot: Dot): boolean {
   return counterOf(context, dot.id) >= dot.counter;

@@ -29,6 +29,7 @@ export {
 } from './coordinator.ts';
 export {
   clientWrite,
+  clockDescends,
   covers,
   descends,
   type Dot,

@@ -38,10 +38,12 @@ export function placeReplicas(ring: Ring, partition: number, n: number, isDown: 
   const primaries: string[] = [];
   const others: string[] = [];
   const seen = new Set<string>();
-  // Enough reachable non-primaries for every down primary and N spares; the walk stops there, so
-  // its cost does not grow with the cluster.
+  // Enough reachable non-primaries for every down primary and N spares, or every member seen: the
+  // walk stops there, so its cost does not grow with the cluster (nor walk all Q partitions of a
+  // ring with no node to spare).
   let wanted = n;
-  for (let i = 0; i < q; i++) {
+  const members = ring.members.length;
+  for (let i = 0; i < q && seen.size < members; i++) {
     const owner = ring.owners[(partition + i) % q]!;
     if (seen.has(owner)) continue;
     seen.add(owner);

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { testSeed } from '../../../scripts/testing/seed.ts';
 import {
   clientWrite,
+  clockDescends,
   covers,
   descends,
   type Dot,
@@ -238,6 +239,16 @@ describe('dotted version vector sets on realistic histories (properties)', () =>
             for (let k = 0; k < clocks.length; k++) if (lt[i]![j] && lt[j]![k]) expect(lt[i]![k]).toBe(true); // transitive
           });
         });
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('clockDescends(a, b) agrees with descends(join(a), join(b)) (read repair decides staleness by it)', () => {
+    fc.assert(
+      fc.property(historyArb, (steps) => {
+        const clocks = play(steps).snapshots.slice(-24);
+        for (const a of clocks) for (const b of clocks) expect(clockDescends(a, b)).toBe(descends(join(a), join(b)));
       }),
       { numRuns: 50 },
     );
