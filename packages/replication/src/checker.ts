@@ -17,7 +17,8 @@
  *   (`resurrected-write`). Dotted version vectors make each of these impossible in a correct store.
  * - **provenance** — a visible value was written by a put of this key (`phantom-value`), not by
  *   a put that failed (`failed-op-visible`), and under one dot, the one its put was acknowledged
- *   with (`duplicate-write`: a write applied twice). Unknown writes may be there or not.
+ *   with (`duplicate-write`: a write applied twice); no two acknowledged writes share a dot
+ *   (`reused-dot`: a dot minted twice). Unknown writes may be there or not.
  * - **reads** — an ok get returns values put to that key, by puts that did not fail and were
  *   invoked before the get completed (`future-read`).
  * - **sessions** — a session client's ok get is at least as new as every ok operation of that
@@ -59,6 +60,8 @@ export type ViolationKind =
   | 'phantom-value'
   | 'failed-op-visible'
   | 'future-read'
+  /** Two acknowledged writes of a key with one dot: a coordinator minted a dot twice. */
+  | 'reused-dot'
   /** A session's get older than one of its own earlier acknowledged writes of the key. */
   | 'read-your-writes'
   /** A session's get older than one of its own earlier reads of the key. */
@@ -210,7 +213,11 @@ function checkKey(key: string, ops: readonly HistoryEntry[], putsByValue: Readon
   const okWriteByDot = new Map<string, HistoryEntry>();
   for (const w of writes) {
     const dot = okDot(w);
-    if (dot) okWriteByDot.set(dotKey(dot), w);
+    if (!dot) continue;
+    const other = okWriteByDot.get(dotKey(dot));
+    // One dot is one event (principle 6): two acknowledged writes under it means one was minted twice.
+    if (other) violate('reused-dot', `writes #${other.id} and #${w.id} were both acknowledged with dot ${formatDot(dot)}`, [other, w]);
+    else okWriteByDot.set(dotKey(dot), w);
   }
   const wipedAfterAck = (w: HistoryEntry): boolean => isWipedAfterAck(w, input.wipes ?? []);
 

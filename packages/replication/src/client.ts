@@ -3,7 +3,7 @@
  * with typed errors, and an optional history recorder that notes every invocation and completion
  * for the checker (Jepsen's discipline: a put whose outcome is not known is `unknown`, not failed).
  */
-import { AskTimeoutError, type Cluster, StarlingError } from '@starling/actors';
+import { AskTimeoutError, type Cluster, InvalidArgumentError, StarlingError } from '@starling/actors';
 import { coordinatorRef, coordinatorStatsRef, storeKey } from './coordinator.ts';
 import { mergeContexts, type VersionVector } from './dvv.ts';
 import { KvError } from './errors.ts';
@@ -75,6 +75,10 @@ export class KvClient {
     private readonly cluster: Cluster,
     private readonly options: KvClientOptions = {},
   ) {
+    // The checker tells sessions apart by name: two unnamed session clients would look like one.
+    if (options.session === true && options.recorder !== undefined && options.name === undefined) {
+      throw new InvalidArgumentError('INVALID_CONFIG', 'a session client with a recorder needs a name of its own: the checker tells sessions apart by name');
+    }
     this.name = options.name ?? 'client';
   }
 

@@ -60,6 +60,12 @@ export const DEDUPE_WINDOW_MS = 30_000;
 /** Longest key accepted, in characters. */
 export const MAX_KEY_LENGTH = 1_024;
 
+/** Longest request deadline accepted, in ms: a pending request is state the coordinator keeps. */
+export const MAX_TIMEOUT_MS = 600_000;
+
+/** Shortest `fallbackAfterMs` accepted, in ms: a session read asks every reachable node again at this period. */
+export const MIN_FALLBACK_MS = 10;
+
 type Timeout = { readonly type: 'kv-timeout'; readonly reqId: string; readonly token: number; readonly phase: 'fallback' | 'deadline' };
 
 /** Everything the coordinator accepts. */
@@ -81,6 +87,8 @@ interface PendingPut {
   clock?: StoredClock;
   /** The client has its answer; the write stays to give silent replicas a fallback. */
   isAnswered: boolean;
+  /** Counted in `sloppyWrites` already. */
+  isCountedSloppy: boolean;
 }
 
 interface PendingGet {
@@ -144,6 +152,11 @@ function settingsFor(state: CoordinatorState, bucket: string | undefined, option
   return { ...state.defaults, ...state.buckets[bucket ?? 'default'], ...options };
 }
 
+/** When a silent replica gets a fallback: `fallbackAfterMs`, but always before the deadline, or it never would. */
+function fallbackDelayMs(s: ReplicationDefaults): number {
+  return Math.min(s.fallbackAfterMs, s.timeoutMs / 2);
+}
+
 function fail(code: KvErrorCode, message: string, outcome: KvOutcome, replicas: readonly string[] = []): { type: 'kv-error'; code: KvErrorCode; message: string; outcome: KvOutcome; replicas: readonly string[] } {
   return { type: 'kv-error', code, message, outcome, replicas };
 }
@@ -156,6 +169,8 @@ function invalid(msg: KvRequest, s: ReplicationDefaults, ring: Ring): string | u
   if (![s.n, s.r, s.w].every((x) => Number.isInteger(x) && x >= 1)) return 'n, r and w are integers >= 1';
   if (s.r > s.n || s.w > s.n) return `r (${s.r}) and w (${s.w}) cannot exceed n (${s.n})`;
   if (s.n > ring.members.length) return `n (${s.n}) exceeds the ${ring.members.length} nodes of the ring`;
+  if (!(s.timeoutMs >= 1 && s.timeoutMs <= MAX_TIMEOUT_MS)) return `timeoutMs is 1 to ${MAX_TIMEOUT_MS} ms`;
+  if (!(s.fallbackAfterMs >= MIN_FALLBACK_MS)) return `fallbackAfterMs is at least ${MIN_FALLBACK_MS} ms`;
   if (msg.type === 'kv-put' && (msg.value === null || msg.value === undefined)) return 'a value cannot be null or undefined: delete the key instead';
   return undefined;
 }
@@ -211,6 +226,10 @@ function startWrite(state: CoordinatorState, ctx: ActorContext<CoordinatorMessag
   const down = isDown(state, ctx);
   const place = placeReplicas(state.ring, partition, s.n, down, s.sloppy);
   const isPrimary = place.primaries.includes(ctx.nodeName);
+  if (!isPrimary && !s.sloppy && msg.isForwarded === true) {
+    // Strict quorum: only a primary coordinates (views disagree, or the request claims to be forwarded).
+    return ctx.tell(msg.replyTo, fail('QUORUM_NOT_MET', 'strict quorum: this node is not a primary of the key', 'failed'));
+  }
   if (!isPrimary && msg.isForwarded !== true) {
     // Only a replica mints the dot, since it must know its own version of the key: the first
     // reachable primary, or with none the first fallback. A request forwarded once is coordinated
@@ -255,8 +274,9 @@ function startWrite(state: CoordinatorState, ctx: ActorContext<CoordinatorMessag
       s.w,
     ),
     sloppy: s.sloppy,
-    fallbackAfterMs: s.fallbackAfterMs,
+    fallbackAfterMs: fallbackDelayMs(s),
     isAnswered: false,
+    isCountedSloppy: targets.some((t) => t.hintFor !== undefined),
   });
   ctx.tell(storageRef(ctx.nodeName), {
     type: 'st-coordinate',
@@ -319,6 +339,10 @@ function onWriteFallback(state: CoordinatorState, ctx: ActorContext<CoordinatorM
     p.targets.push(fallback);
     p.quorum.addTarget(spare);
     state.counts.lateReplicas++;
+    if (!p.isCountedSloppy) {
+      p.isCountedSloppy = true;
+      state.counts.sloppyWrites++;
+    }
     sendReplica(state, ctx, reqId, p, fallback);
   }
   // The client has its answer: nothing more to wait for.
@@ -350,7 +374,7 @@ function startRead(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage
     spares: [...place.spares],
     quorum: new ReadQuorum(targets, s.r),
     sloppy: s.sloppy,
-    fallbackAfterMs: s.fallbackAfterMs,
+    fallbackAfterMs: fallbackDelayMs(s),
     ...(msg.atLeast !== undefined && Object.keys(msg.atLeast).length > 0 ? { atLeast: msg.atLeast } : {}),
     isAnswered: false,
     isExtended: false,
@@ -358,7 +382,7 @@ function startRead(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage
   state.pending.set(reqId, p);
   for (const node of targets) askReplica(state, ctx, reqId, p, node);
   arm(state, ctx, reqId, 'deadline', s.timeoutMs);
-  if (s.fallbackAfterMs < s.timeoutMs && (p.atLeast !== undefined || (s.sloppy && p.spares.length > 0))) arm(state, ctx, reqId, 'fallback', s.fallbackAfterMs);
+  if (p.atLeast !== undefined || (s.sloppy && p.spares.length > 0)) arm(state, ctx, reqId, 'fallback', p.fallbackAfterMs);
 }
 
 function askReplica(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingGet, node: string): void {
@@ -370,12 +394,20 @@ function isNewEnough(p: PendingGet): boolean {
   return p.atLeast === undefined || descends(join(p.quorum.result()), p.atLeast);
 }
 
-/** A session read the first replicas cannot serve: ask every other reachable node (where hints may be). */
+/**
+ * A session read the first replicas cannot serve: ask every reachable node (where hints may be),
+ * those that answered already included: data moves while the read waits (a hint handed over
+ * after its holder answered), and a repeated answer is merged, counted once.
+ */
 function extendRead(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingGet): void {
+  if (!p.isExtended) state.counts.sessionReadsExtended++;
   p.isExtended = true;
-  state.counts.sessionReadsExtended++;
   const down = isDown(state, ctx);
-  for (const m of state.ring.members) if (!down(m.node) && p.quorum.addTarget(m.node)) askReplica(state, ctx, reqId, p, m.node);
+  for (const m of state.ring.members) {
+    if (down(m.node)) continue;
+    p.quorum.addTarget(m.node);
+    askReplica(state, ctx, reqId, p, m.node);
+  }
 }
 
 function answerRead(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, p: PendingGet): void {
@@ -431,8 +463,7 @@ function onReadReply(state: CoordinatorState, ctx: ActorContext<CoordinatorMessa
 function onReadFallback(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingGet): void {
   if (p.isAnswered) return;
   if (p.atLeast !== undefined) {
-    if (!p.isExtended) extendRead(state, ctx, reqId, p);
-    else for (const node of p.quorum.targets()) if (!isDown(state, ctx)(node)) askReplica(state, ctx, reqId, p, node);
+    extendRead(state, ctx, reqId, p);
     arm(state, ctx, reqId, 'fallback', p.fallbackAfterMs);
     return;
   }

@@ -5,14 +5,14 @@
  * so they survive `kill` where data does and vanish with `restart-empty`.
  *
  * A node that coordinates a write as a fallback mints its dot under a *hint id* of the key
- * (`node@epoch~xxxxxxxx`), drawn when the node first holds a hint for the key and forgotten when
- * its last hint for the key is handed over or expires. A fallback does not keep a key's counter
- * after handing it over, so the next time it would count from 1 again and mint a dot the owner
- * already holds under another value: a fresh id makes that impossible (Riak fixed the same
- * problem, kv679, with fresh vnode ids).
+ * (`node@epoch~xxxxxxxx`), drawn when it first needs one and forgotten as soon as a hint holding
+ * any of its dots leaves the store (handed over or expired). A fallback keeps no counter for a
+ * key whose hint it no longer holds, so minting under the old id again could count from a
+ * number already used, and mint a dot the owner holds under another value: a fresh id makes that
+ * impossible (Riak fixed the same problem, kv679, with fresh vnode ids).
  */
 import type { Disk } from '@starling/actors';
-import { sync } from './dvv.ts';
+import { clockDescends, sync } from './dvv.ts';
 import type { StoreKind, StoredClock } from './store.ts';
 
 /** One hinted replica: a key's clock held for `owner`. */
@@ -37,8 +37,11 @@ interface HintArea {
 
 /** The hints a node holds. */
 export interface HintStore {
-  /** Merges `clock` into the hint for (`owner`, `key`). */
-  put(owner: string, partition: number, key: string, clock: StoredClock, nowMs: number): Hint;
+  /**
+   * Merges `clock` into the hint for (`owner`, `key`); returns the hint, or undefined when it
+   * already held everything in `clock` (a duplicate: nothing changes, not even its revision).
+   */
+  put(owner: string, partition: number, key: string, clock: StoredClock, nowMs: number): Hint | undefined;
   /** Every hint for `key`, whatever its owner. */
   forKey(key: string): Hint[];
   /** Owners with hints, sorted. */
@@ -47,8 +50,8 @@ export interface HintStore {
   ofOwner(owner: string, limit: number): Hint[];
   /** Deletes the hint if it is still at revision `rev`; true when deleted. */
   remove(owner: string, key: string, rev: number): boolean;
-  /** Deletes hints unchanged for `ttlMs` or more; returns how many. */
-  expire(nowMs: number, ttlMs: number): number;
+  /** Removes the hints unchanged for `ttlMs` or more and returns them. */
+  expire(nowMs: number, ttlMs: number): Hint[];
   /** The id to mint `key`'s dots under here, drawn with `draw` if the key has none yet. */
   mintId(key: string, draw: () => string): string;
   /** Hints held, in total and per owner. */
@@ -76,6 +79,9 @@ export function openHints(disk: Disk, kind: StoreKind, nodeUid: string): HintSto
 
   function drop(owner: string, key: string): void {
     const hints = byOwner.get(owner)!;
+    // A hint holding dots of the key's mint id leaves: the id's counter leaves with it.
+    const id = mintIds.get(key);
+    if (id !== undefined && hints.get(key)!.clock.entries.some((e) => e.id === id)) mintIds.delete(key);
     hints.delete(key);
     if (hints.size === 0) byOwner.delete(owner);
     const left = holders.get(key)! - 1;
@@ -91,6 +97,7 @@ export function openHints(disk: Disk, kind: StoreKind, nodeUid: string): HintSto
       let hints = byOwner.get(owner);
       if (!hints) byOwner.set(owner, (hints = new Map()));
       const old = hints.get(key);
+      if (old && clock.anonymous.length === 0 && clockDescends(old.clock, clock)) return undefined;
       if (!old) holders.set(key, (holders.get(key) ?? 0) + 1);
       // Map order is the order of first insertion: delete first so the oldest change stays first.
       hints.delete(key);
@@ -123,16 +130,16 @@ export function openHints(disk: Disk, kind: StoreKind, nodeUid: string): HintSto
       return true;
     },
     expire(nowMs, ttlMs) {
-      let n = 0;
+      const out: Hint[] = [];
       for (const [owner, hints] of [...byOwner]) {
         // Oldest change first: stop at the first hint still young.
         for (const h of [...hints.values()]) {
           if (nowMs - h.updatedAtMs < ttlMs) break;
           drop(owner, h.key);
-          n++;
+          out.push(h);
         }
       }
-      return n;
+      return out;
     },
     mintId(key, draw) {
       let id = mintIds.get(key);

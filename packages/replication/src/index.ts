@@ -24,6 +24,8 @@ export {
   coordinatorStatsRef,
   DEFAULT_REPLICATION,
   MAX_KEY_LENGTH,
+  MAX_TIMEOUT_MS,
+  MIN_FALLBACK_MS,
   type ReplicationDefaults,
   storeKey,
 } from './coordinator.ts';

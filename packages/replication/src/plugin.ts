@@ -3,7 +3,7 @@
  * computed from the cluster's node list (every node computes the same ring).
  */
 import { definePlugin, InvalidArgumentError, type PluginSpec } from '@starling/actors';
-import { coordinatorActor, DEFAULT_REPLICATION, type ReplicationDefaults } from './coordinator.ts';
+import { coordinatorActor, DEFAULT_REPLICATION, MAX_TIMEOUT_MS, MIN_FALLBACK_MS, type ReplicationDefaults } from './coordinator.ts';
 import { createRing, DEFAULT_PARTITION_COUNT } from './ring.ts';
 import { ringKeeperActor } from './ring-keeper.ts';
 import { type HandoffConfig, storageActor } from './storage.ts';
@@ -76,6 +76,10 @@ function resolveOptions(raw: unknown): ResolvedReplicationOptions {
   if (defaults.r > defaults.n || defaults.w > defaults.n) throw new InvalidArgumentError('INVALID_CONFIG', `replication.defaults: r and w cannot exceed n`);
   const buckets: Record<string, Partial<ReplicationDefaults>> = {};
   for (const [name, b] of Object.entries(o.buckets ?? {})) buckets[name] = settings(`replication.buckets.${name}`, b);
+  for (const [name, b] of [['replication.defaults', defaults] as const, ...Object.entries(buckets).map(([k, v]) => [`replication.buckets.${k}`, v] as const)]) {
+    if (b.timeoutMs !== undefined && b.timeoutMs > MAX_TIMEOUT_MS) throw new InvalidArgumentError('INVALID_CONFIG', `${name}.timeoutMs must be at most ${MAX_TIMEOUT_MS}, got ${b.timeoutMs}`);
+    if (b.fallbackAfterMs !== undefined && b.fallbackAfterMs < MIN_FALLBACK_MS) throw new InvalidArgumentError('INVALID_CONFIG', `${name}.fallbackAfterMs must be at least ${MIN_FALLBACK_MS}, got ${b.fallbackAfterMs}`);
+  }
   const partitionCount = o.partitionCount ?? DEFAULT_PARTITION_COUNT;
   if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new InvalidArgumentError('INVALID_CONFIG', `replication.partitionCount must be an integer >= 1, got ${String(partitionCount)}`);
   const store = o.store ?? 'disk';

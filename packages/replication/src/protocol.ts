@@ -145,11 +145,11 @@ export interface StorageStats {
   /** Hints held now, in total and per primary. */
   readonly hints: number;
   readonly hintsByOwner: Readonly<Record<string, number>>;
-  /** Writes taken as hints (replicated or coordinated here). */
+  /** Writes taken as hints that changed a hint (replicated or coordinated here; duplicates not counted). */
   readonly hintedWrites: number;
   /** Hints delivered to their primary and deleted. */
   readonly handedOff: number;
-  /** Hints deleted unchanged after `hintTtlMs`. */
+  /** Hints unchanged for `hintTtlMs`: no longer handed over, their data moved into this node's own store. */
   readonly expired: number;
 }
 
@@ -185,13 +185,13 @@ export function isVersionVector(x: unknown): x is VersionVector {
   return Object.values(x).every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
 }
 
-/** Checks options from outside. */
+/** Checks options from outside: their types (the coordinator answers values out of range with INVALID_REQUEST). */
 export function isKvOptions(x: unknown): x is KvOptions {
   if (x === undefined) return true;
   if (typeof x !== 'object' || x === null) return false;
   const o = x as Record<string, unknown>;
   if (o['sloppy'] !== undefined && typeof o['sloppy'] !== 'boolean') return false;
-  return ['n', 'r', 'w', 'timeoutMs', 'fallbackAfterMs'].every((k) => o[k] === undefined || (typeof o[k] === 'number' && Number.isFinite(o[k]) && (o[k] as number) > 0));
+  return ['n', 'r', 'w', 'timeoutMs', 'fallbackAfterMs'].every((k) => o[k] === undefined || typeof o[k] === 'number');
 }
 
 /** Checks a client request's shape (not its values' sense: the coordinator answers those with INVALID_REQUEST). */

@@ -42,7 +42,11 @@ interface InFlight {
   readonly owner: string;
   readonly key: string;
   readonly rev: number;
+  readonly sentAtMs: number;
 }
+
+/** Handoff rounds an acknowledgement is still matched after its hint was sent (a hint is sent again each round until then). */
+const HANDOFF_PATIENCE_ROUNDS = 3;
 
 interface StorageState {
   readonly store: Store;
@@ -51,7 +55,7 @@ interface StorageState {
   readonly replicaId: string;
   readonly config: HandoffConfig;
   readonly reachability: Reachability;
-  /** Handoffs sent and not yet acknowledged, by request id; cleared each round (a lost one is sent again). */
+  /** Handoffs sent and not yet acknowledged, by request id; forgotten after a few rounds (a lost one is sent again). */
   readonly inFlight: Map<string, InFlight>;
   /** Drawn at each start of the actor: handoff ids and timer messages of an earlier start never match. */
   readonly token: number;
@@ -75,7 +79,9 @@ function isOptionalName(x: unknown): boolean {
 /** Shape checks for requests from other nodes. */
 function isWellFormed(msg: StorageRequest): boolean {
   if (msg.type === 'st-dump' || msg.type === 'st-stats') return isActorRef(msg.replyTo);
-  if (typeof msg.reqId !== 'string' || !Number.isSafeInteger(msg.partition) || msg.partition < 0 || typeof msg.key !== 'string' || !isActorRef(msg.replyTo)) return false;
+  // Store keys are `bucket/key` (coordinator.ts): a key without `/` is not one, and could be a
+  // name (`__proto__`) some encodings treat specially.
+  if (typeof msg.reqId !== 'string' || !Number.isSafeInteger(msg.partition) || msg.partition < 0 || typeof msg.key !== 'string' || !msg.key.includes('/') || !isActorRef(msg.replyTo)) return false;
   if (msg.type === 'st-coordinate') return isVersionVector(msg.context) && msg.value !== undefined && isOptionalName(msg.hintFor);
   if (msg.type === 'st-write') return isDvvSet(msg.clock) && Number.isSafeInteger(msg.ringVersion) && isOptionalName(msg.hintFor);
   return msg.type === 'st-read' && Number.isSafeInteger(msg.ringVersion);
@@ -101,8 +107,7 @@ function coordinate(state: StorageState, msg: Extract<StorageRequest, { type: 's
     // A fallback: the key's hint id, and a stored version that is everything held for the key.
     id = state.hints.mintId(msg.key, () => `${state.replicaId}~${randomHex(ctx)}`);
     clock = update(client, heldClock(state, msg.partition, msg.key) ?? emptyClock(), id);
-    state.hints.put(msg.hintFor, msg.partition, msg.key, clock, ctx.now());
-    state.hintedWrites++;
+    if (state.hints.put(msg.hintFor, msg.partition, msg.key, clock, ctx.now())) state.hintedWrites++;
   }
   const dot = latestDot(clock, id)!;
   ctx.tell(msg.replyTo, { type: 'st-coordinated', reqId: msg.reqId, node: ctx.nodeName, clock, dot });
@@ -113,23 +118,25 @@ function write(state: StorageState, msg: Extract<StorageRequest, { type: 'st-wri
   if (msg.hintFor === undefined || msg.hintFor === ctx.nodeName) {
     const stored = state.store.get(msg.partition, msg.key);
     state.store.put(msg.partition, msg.key, stored ? sync(stored, clock) : clock);
-  } else {
-    state.hints.put(msg.hintFor, msg.partition, msg.key, clock, ctx.now());
-    state.hintedWrites++;
-  }
+  } else if (state.hints.put(msg.hintFor, msg.partition, msg.key, clock, ctx.now())) state.hintedWrites++;
   ctx.tell(msg.replyTo, { type: 'st-written', reqId: msg.reqId, node: ctx.nodeName });
 }
 
-/** Sends `owner` its oldest hints not already on their way. */
-function handOff(state: StorageState, owner: string, ctx: ActorContext<StorageMessage>): void {
+/**
+ * Sends `owner` its oldest hints, at most a batch, skipping those sent within the last round
+ * (unless `isOwnerBack`: the primary just came back, and what was sent before went nowhere).
+ */
+function handOff(state: StorageState, owner: string, ctx: ActorContext<StorageMessage>, isOwnerBack = false): void {
   if (owner === ctx.nodeName || state.reachability.isDown(owner)) return;
+  const now = ctx.now();
   const sending = new Set<string>();
-  for (const f of state.inFlight.values()) if (f.owner === owner) sending.add(f.key);
-  if (sending.size >= state.config.handoffBatchSize) return;
+  if (!isOwnerBack) for (const f of state.inFlight.values()) if (f.owner === owner && now - f.sentAtMs < state.config.handoffIntervalMs) sending.add(f.key);
+  const room = state.config.handoffBatchSize - sending.size;
+  if (room <= 0) return;
   const batch = state.hints.ofOwner(owner, state.config.handoffBatchSize + sending.size).filter((h) => !sending.has(h.key));
-  for (const h of batch.slice(0, state.config.handoffBatchSize - sending.size)) {
+  for (const h of batch.slice(0, room)) {
     const reqId = `h${state.token.toString(36)}.${state.nextReq++}`;
-    state.inFlight.set(reqId, { owner, key: h.key, rev: h.rev });
+    state.inFlight.set(reqId, { owner, key: h.key, rev: h.rev, sentAtMs: now });
     ctx.tell(storageRef(owner), { type: 'st-write', reqId, partition: h.partition, key: h.key, clock: h.clock, ringVersion: 0, replyTo: ctx.self as ActorRef<StorageReply> });
   }
 }
@@ -143,14 +150,21 @@ function onHandoffAck(state: StorageState, msg: Extract<StorageReply, { type: 's
 }
 
 function handoffRound(state: StorageState, ctx: ActorContext<StorageMessage>): void {
-  state.expired += state.hints.expire(ctx.now(), state.config.hintTtlMs);
-  state.inFlight.clear();
+  const now = ctx.now();
+  for (const h of state.hints.expire(now, state.config.hintTtlMs)) {
+    const stored = state.store.get(h.partition, h.key);
+    state.store.put(h.partition, h.key, stored ? sync(stored, h.clock) : h.clock);
+    state.expired++;
+  }
+  // An acknowledgement slower than a round still counts, for a few rounds.
+  for (const [reqId, f] of state.inFlight) if (now - f.sentAtMs >= HANDOFF_PATIENCE_ROUNDS * state.config.handoffIntervalMs) state.inFlight.delete(reqId);
   for (const owner of state.hints.owners()) handOff(state, owner, ctx);
 }
 
 function dump(state: StorageState, ctx: ActorContext<StorageMessage>, replyTo: ActorRef<StorageDump>): void {
-  const keys: Record<string, DvvSet<unknown>> = {};
-  const hints: Record<string, string[]> = {};
+  // No prototype: a key such as `__proto__` is data.
+  const keys: Record<string, DvvSet<unknown>> = Object.create(null) as Record<string, DvvSet<unknown>>;
+  const hints: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   for (const p of state.store.partitions()) for (const k of state.store.keys(p)) keys[k] = state.store.get(p, k)!;
   for (const owner of state.hints.owners()) {
     for (const h of state.hints.ofOwner(owner, Number.POSITIVE_INFINITY)) {
@@ -232,7 +246,7 @@ export const storageActor = defineActor<StorageMessage, StorageState, StoragePro
       case 'membership-event':
         if (!isMembershipNotice(msg)) break;
         // A primary back: hand its hints over now rather than at the next round.
-        for (const node of state.reachability.apply(msg)) handOff(state, node, ctx);
+        for (const node of state.reachability.apply(msg)) handOff(state, node, ctx, true);
         return state;
       default:
         break;

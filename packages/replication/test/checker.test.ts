@@ -797,3 +797,34 @@ describe('the checker judges sessions (read-your-writes, monotonic reads)', () =
     expect(r.violations.map((v) => v.ops[0]!.id)).toEqual([g1.id, g2.id]);
   });
 });
+
+describe('the checker finds dots minted twice', () => {
+  it('two acknowledged writes of a key under one dot are a reused dot, naming both writes', () => {
+    const run = new Run();
+    // n1 coordinates a write as a fallback and hands it over to n2 ...
+    const first = run.put('v2', { storedAt: ['n1', 'n2'] });
+    // ... forgets the key with its hint, and counts from 1 again for the next write (kv679).
+    run.drop('n1');
+    const second = run.put('v3', { storedAt: ['n1', 'n3'] });
+    expect(second.dot).toEqual(first.dot);
+    const r = run.check();
+    const v = only(r, 'reused-dot');
+    expect(v.key).toBe(K);
+    expect(opIds(v.ops)).toEqual([first.id, second.id]);
+    expect(v.message).toBe(`writes #${first.id} and #${second.id} were both acknowledged with dot n1@e0:1`);
+    expect(formatViolations(r)).toContain('reused-dot on');
+  });
+
+  it('the same dot for an acknowledged write and a failed or unknown one is not a reused dot; two dots of one replica are not either', () => {
+    const run = new Run();
+    const a = run.put('a', { storedAt: ['n1'] });
+    run.drop('n1');
+    run.put('b', { storedAt: [], outcome: 'unknown' });
+    run.put('c', { storedAt: [], outcome: 'failed' });
+    const d = run.put('d', { at: 'n2', storedAt: ['n2'] });
+    const e = run.put('e', { at: 'n2', context: d.context, storedAt: ['n2'] });
+    expect(e.dot).toEqual({ id: 'n2@e0', counter: 2 });
+    expect(a.dot).toEqual({ id: 'n1@e0', counter: 1 });
+    expect(kinds(run.check())).not.toContain('reused-dot');
+  });
+});

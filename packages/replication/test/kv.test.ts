@@ -106,10 +106,10 @@ describe('the key-value store', () => {
     await cluster.network.grudge(p1!, p3!);
     await cluster.network.grudge(p3!, p1!);
     const kv = new KvClient(cluster, { nodes: [p1!] });
-    const put = await cluster.until(kv.put('k', 'v', { timeoutMs: 300 }).catch((e: unknown) => e));
+    const put = await cluster.until(kv.put('k', 'v', { timeoutMs: 300, sloppy: false }).catch((e: unknown) => e));
     expect(put).toBeInstanceOf(KvError);
     expect(put).toMatchObject({ code: 'QUORUM_NOT_MET', outcome: 'unknown', replicas: [p1] });
-    const get = await cluster.until(kv.get('k', { timeoutMs: 300 }).catch((e: unknown) => e));
+    const get = await cluster.until(kv.get('k', { timeoutMs: 300, sloppy: false }).catch((e: unknown) => e));
     expect(get).toMatchObject({ code: 'QUORUM_NOT_MET', outcome: 'failed', replicas: [p1] });
     await cluster.stop();
   });

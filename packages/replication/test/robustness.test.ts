@@ -215,7 +215,7 @@ describe('options and messages of sloppy quorum, hinted handoff and sessions', (
       runtime: 'simulation',
       seed,
       nodes: 3,
-      plugins: [useReplication({ defaults: { sloppy: false, fallbackAfterMs: 1 }, hintTtlMs: 1, handoffBatchSize: 2 })],
+      plugins: [useReplication({ defaults: { sloppy: false, fallbackAfterMs: 10 }, hintTtlMs: 1, handoffBatchSize: 2 })],
     });
     const kv = new KvClient(cluster);
     await cluster.until(kv.put('k', 'v'));
