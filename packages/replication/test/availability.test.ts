@@ -117,6 +117,27 @@ describe('sloppy quorum and hinted handoff', () => {
     await cluster.stop();
   });
 
+  simIt('sloppy quorum switched off for one bucket: its writes need W primaries, other buckets still take fallbacks', 607, async (seed) => {
+    const cluster = await cluster5(seed, { gossip: true, replication: { buckets: { audit: { sloppy: false } } } });
+    const ring = createRing(cluster.nodes.map((node) => ({ node, weight: 1 })));
+    const owners = (bucket: string, key: string): string[] => preferenceList(ring, partitionOf(ring, storeKey(bucket, key)), 3);
+    // A key of each bucket with the same three primaries, n1 first; then the other two are killed.
+    const keys = Array.from({ length: 400 }, (_, i) => `k${i}`);
+    const auditKey = keys.find((k) => owners('audit', k)[0] === 'n1')!;
+    const [, q2, q3] = owners('audit', auditKey);
+    const cartsKey = keys.find((k) => owners('carts', k)[0] === 'n1' && [...owners('carts', k)].sort().join() === [...owners('audit', auditKey)].sort().join())!;
+    expect(cartsKey).toBeDefined();
+    await cluster.kill(q2!);
+    await cluster.kill(q3!);
+    await awaitSplit(cluster, [cluster.nodes.filter((n) => n !== q2 && n !== q3)]);
+    const kv = new KvClient(cluster, { nodes: ['n1'] });
+    expect(await cluster.until(kv.put(auditKey, 'a', { bucket: 'audit' }).catch((e: unknown) => e))).toMatchObject({ code: 'QUORUM_NOT_MET', outcome: 'failed' });
+    expect((await cluster.until(kv.put(cartsKey, 'c', { bucket: 'carts' }))).hinted.length).toBeGreaterThanOrEqual(1);
+    // A request may still ask for sloppy quorum in the strict bucket.
+    expect((await cluster.until(kv.put(auditKey, 'a2', { bucket: 'audit', sloppy: true }))).hinted.length).toBeGreaterThanOrEqual(1);
+    await cluster.stop();
+  });
+
   simIt('a write W already acknowledged still reaches a silent primary through a hint', 603, async (seed) => {
     const cluster = await cluster5(seed);
     const [p1, , p3] = primaries(cluster, 'late');
