@@ -15,8 +15,7 @@
  *   `__proto__` is data;
  * - strict quorum: a non-primary never coordinates a forwarded write when `sloppy` is off.
  */
-import { type ActorRef, formatSchedule, generateSchedule, isolate, type SimulationCluster, startCluster } from '@starling/actors';
-import { useGossip } from '@starling/gossip';
+import { type ActorRef, formatSchedule, generateSchedule, isolate, startCluster } from '@starling/actors';
 import { describe, expect } from 'vitest';
 import { simIt } from '../../../scripts/testing/seed.ts';
 import {
@@ -30,12 +29,9 @@ import {
   type KvRequest,
   MAX_TIMEOUT_MS,
   MIN_FALLBACK_MS,
-  type NodeStats,
   partitionOf,
-  preferenceList,
   type PutReply,
   type ReplicationOptions,
-  type StorageDump,
   type StorageReply,
   type StorageRequest,
   storageRef,
@@ -43,52 +39,9 @@ import {
   useReplication,
   values,
 } from '../src/index.ts';
-import { awaitMembership, awaitSplit, FAST_GOSSIP, finalState, runWorkload } from './support/workload.ts';
+import { awaitMembership, awaitSplit, finalState, runWorkload } from './support/workload.ts';
+import { cluster5, dump, held, order, primaries, statsOf, sum } from './support/cluster.ts';
 
-const LATENCY = { kind: 'uniform', minMs: 1, maxMs: 10 } as const;
-
-async function cluster5(seed: number, o: { gossip?: boolean; replication?: ReplicationOptions; network?: Parameters<typeof startCluster>[0]['network'] } = {}): Promise<SimulationCluster> {
-  const cluster = await startCluster({
-    runtime: 'simulation',
-    seed,
-    nodes: 5,
-    network: o.network ?? { latency: LATENCY },
-    ...(o.gossip === true ? { hostFailureDetector: false } : {}),
-    plugins: [...(o.gossip === true ? [useGossip(FAST_GOSSIP)] : []), useReplication(o.replication)],
-  });
-  if (o.gossip === true) await awaitMembership(cluster);
-  return cluster;
-}
-
-/** Every node of the ring in the key's preference order: the primaries first, then the spares. */
-function order(cluster: SimulationCluster, key: string): string[] {
-  const ring = createRing(cluster.nodes.map((node) => ({ node, weight: 1 })));
-  return preferenceList(ring, partitionOf(ring, storeKey(undefined, key)), cluster.nodes.length);
-}
-
-function primaries(cluster: SimulationCluster, key: string): string[] {
-  return order(cluster, key).slice(0, 3);
-}
-
-async function dump(cluster: SimulationCluster, node: string): Promise<StorageDump> {
-  return cluster.until(cluster.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo: ActorRef<StorageDump>) => ({ type: 'st-dump', replyTo }), { timeoutMs: 5_000 }));
-}
-
-/** The values `node` holds for `key` (its own replica and any hint). */
-async function held(cluster: SimulationCluster, node: string, key: string): Promise<unknown[]> {
-  const clock = (await dump(cluster, node)).keys[storeKey(undefined, key)];
-  return clock ? values(clock) : [];
-}
-
-async function statsOf(cluster: SimulationCluster, kv: KvClient, nodes: readonly string[] = cluster.nodes): Promise<NodeStats[]> {
-  const out: NodeStats[] = [];
-  for (const node of nodes) out.push(await cluster.until(kv.stats(node)));
-  return out;
-}
-
-function sum(stats: readonly NodeStats[], pick: (s: NodeStats) => number): number {
-  return stats.reduce((n, s) => n + pick(s), 0);
-}
 
 // ---- hint ids -----------------------------------------------------------------------------------
 
@@ -251,7 +204,7 @@ describe('handoff bookkeeping', () => {
 
 describe('sloppy quorum counts', () => {
   simIt('one write held as one hint over a network that duplicates every message: hintedWrites 1, and the write with a late fallback counts as sloppy', 9401, async (seed) => {
-    const cluster = await cluster5(seed, { network: { latency: LATENCY, duplicateProbability: 1 } });
+    const cluster = await cluster5(seed, { network: { latency: { kind: 'uniform', minMs: 1, maxMs: 10 }, duplicateProbability: 1 } });
     const [p1, , p3] = primaries(cluster, 'late');
     await cluster.network.partition(isolate(cluster.nodes, p3!));
     const kv = new KvClient(cluster, { nodes: [p1!] });

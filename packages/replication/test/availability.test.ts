@@ -3,8 +3,7 @@
  * hinted handoff, read repair, and session guarantees (Terry et al. 1994). Anti-entropy does not
  * run here: whatever reaches a replica got there by a write, a handoff or a read repair.
  */
-import { type ActorRef, isolate, type SimulationCluster, startCluster } from '@starling/actors';
-import { useGossip } from '@starling/gossip';
+import { isolate, } from '@starling/actors';
 import { describe, expect } from 'vitest';
 import { simIt } from '../../../scripts/testing/seed.ts';
 import {
@@ -13,59 +12,14 @@ import {
   formatViolations,
   HistoryRecorder,
   KvClient,
-  type NodeStats,
   partitionOf,
   preferenceList,
-  type ReplicationOptions,
-  type StorageDump,
-  type StorageRequest,
-  storageRef,
   storeKey,
-  useReplication,
-  values,
   type VersionVector,
 } from '../src/index.ts';
-import { awaitMembership, awaitSplit, FAST_GOSSIP, finalState } from './support/workload.ts';
+import { awaitMembership, awaitSplit, finalState } from './support/workload.ts';
+import { cluster5, held, primaries, statsOf, sum } from './support/cluster.ts';
 
-const LATENCY = { kind: 'uniform', minMs: 1, maxMs: 10 } as const;
-
-async function cluster5(seed: number, o: { gossip?: boolean; replication?: ReplicationOptions } = {}): Promise<SimulationCluster> {
-  const cluster = await startCluster({
-    runtime: 'simulation',
-    seed,
-    nodes: 5,
-    network: { latency: LATENCY },
-    ...(o.gossip === true ? { hostFailureDetector: false } : {}),
-    plugins: [...(o.gossip === true ? [useGossip(FAST_GOSSIP)] : []), useReplication(o.replication)],
-  });
-  if (o.gossip === true) await awaitMembership(cluster);
-  return cluster;
-}
-
-function primaries(cluster: SimulationCluster, key: string, n = 3): string[] {
-  const ring = createRing(cluster.nodes.map((node) => ({ node, weight: 1 })));
-  return preferenceList(ring, partitionOf(ring, storeKey(undefined, key)), n);
-}
-
-async function dump(cluster: SimulationCluster, node: string): Promise<StorageDump> {
-  return cluster.until(cluster.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo: ActorRef<StorageDump>) => ({ type: 'st-dump', replyTo }), { timeoutMs: 5_000 }));
-}
-
-/** The values `node` holds for `key` (its own replica and any hint). */
-async function held(cluster: SimulationCluster, node: string, key: string): Promise<unknown[]> {
-  const clock = (await dump(cluster, node)).keys[storeKey(undefined, key)];
-  return clock ? values(clock) : [];
-}
-
-async function statsOf(cluster: SimulationCluster, kv: KvClient, nodes: readonly string[] = cluster.nodes): Promise<NodeStats[]> {
-  const out: NodeStats[] = [];
-  for (const node of nodes) out.push(await cluster.until(kv.stats(node)));
-  return out;
-}
-
-function sum(stats: readonly NodeStats[], pick: (s: NodeStats) => number): number {
-  return stats.reduce((n, s) => n + pick(s), 0);
-}
 
 describe('sloppy quorum and hinted handoff', () => {
   simIt("writes during one node's outage reach it after it returns (membership reports it down; no anti-entropy)", 601, async (seed) => {
