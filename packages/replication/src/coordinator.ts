@@ -27,7 +27,7 @@
  */
 import { type ActorContext, type ActorRef, defineActor, isActorRef, selectActor, type Terminated } from '@starling/actors';
 import { gossipRef, isMembershipNotice, type MembershipNotice } from '@starling/gossip';
-import { clockDescends, descends, type Dot, isDvvSet, join, values, type VersionVector } from './dvv.ts';
+import { clockDescends, descends, type Dot, join, values, type VersionVector } from './dvv.ts';
 import type { KvErrorCode, KvOutcome } from './errors.ts';
 import { placeReplicas, type ReplicaTarget } from './placement.ts';
 import { type CoordinatorStats, type GetReply, isKvRequest, type KvOptions, type KvRequest, type PutReply, type StatsRequest, type StorageReply } from './protocol.ts';
@@ -36,7 +36,7 @@ import { Reachability } from './reachability.ts';
 import { isRing, partitionOf, type Ring } from './ring.ts';
 import { type RingUpdated, savedRing } from './ring-keeper.ts';
 import { STORAGE_PATH, storageRef } from './storage.ts';
-import type { StoredClock } from './store.ts';
+import { isStoredClock, type StoredClock } from './store.ts';
 
 /** Where the coordinator lives on every node. */
 export const COORDINATOR_PATH = '/system/coordinator';
@@ -63,7 +63,7 @@ export const MAX_KEY_LENGTH = 1_024;
 /** Longest request deadline accepted, in ms: a pending request is state the coordinator keeps. */
 export const MAX_TIMEOUT_MS = 600_000;
 
-/** Shortest `fallbackAfterMs` accepted, in ms: a session read asks every reachable node again at this period. */
+/** Shortest `fallbackAfterMs` accepted, in ms: a session read first asks again after this (then after twice as long, and so on). */
 export const MIN_FALLBACK_MS = 10;
 
 type Timeout = { readonly type: 'kv-timeout'; readonly reqId: string; readonly token: number; readonly phase: 'fallback' | 'deadline' };
@@ -100,7 +100,8 @@ interface PendingGet {
   readonly spares: string[];
   readonly quorum: ReadQuorum<unknown>;
   readonly sloppy: boolean;
-  readonly fallbackAfterMs: number;
+  /** Delay of the next fallback step, in ms: `fallbackAfterMs`, doubled after each time a session read asks again. */
+  fallbackAfterMs: number;
   readonly atLeast?: VersionVector;
   /** The client has its answer; the read stays to repair replicas. */
   isAnswered: boolean;
@@ -395,18 +396,21 @@ function isNewEnough(p: PendingGet): boolean {
 }
 
 /**
- * A session read the first replicas cannot serve: ask every reachable node (where hints may be),
- * those that answered already included: data moves while the read waits (a hint handed over
- * after its holder answered), and a repeated answer is merged, counted once.
+ * A session read the replicas asked cannot serve: ask again, those that answered included (data
+ * moves while the read waits: a hint handed over after its holder answered), and under sloppy
+ * quorum every reachable node, where fallbacks may hold the version as a hint. A repeated answer
+ * is merged and counted once. Under strict quorum only primaries are asked: their answers alone
+ * count toward R.
  */
 function extendRead(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingGet): void {
   if (!p.isExtended) state.counts.sessionReadsExtended++;
   p.isExtended = true;
   const down = isDown(state, ctx);
-  for (const m of state.ring.members) {
-    if (down(m.node)) continue;
-    p.quorum.addTarget(m.node);
-    askReplica(state, ctx, reqId, p, m.node);
+  const nodes = p.sloppy ? state.ring.members.map((m) => m.node) : p.primaries;
+  for (const node of nodes) {
+    if (down(node)) continue;
+    p.quorum.addTarget(node);
+    askReplica(state, ctx, reqId, p, node);
   }
 }
 
@@ -446,7 +450,7 @@ function onReadReply(state: CoordinatorState, ctx: ActorContext<CoordinatorMessa
   if (!p.isAnswered) {
     if (p.quorum.isMet && isNewEnough(p)) answerRead(state, ctx, p);
     // Every replica asked is behind the session: ask everyone reachable now rather than at the timer.
-    else if (p.quorum.isComplete && p.atLeast !== undefined && !p.isExtended) extendRead(state, ctx, reqId, p);
+    else if (p.quorum.isComplete && !isNewEnough(p) && !p.isExtended) extendRead(state, ctx, reqId, p);
   }
   if (p.isAnswered && p.quorum.isComplete) {
     finish(state, ctx, reqId);
@@ -455,15 +459,15 @@ function onReadReply(state: CoordinatorState, ctx: ActorContext<CoordinatorMessa
 }
 
 /**
- * Targets silent for `fallbackAfterMs`. A session read not yet new enough asks every reachable
- * node, then asks them again every `fallbackAfterMs` until the deadline: data moves while a read
- * waits (a hint handed over between two answers), and the session's version may turn up anywhere.
- * A plain sloppy read asks a spare for each silent target.
+ * Targets silent for `fallbackAfterMs`. A session read not yet new enough asks again (see
+ * {@link extendRead}), again after twice the delay, and so on until the deadline: bounded, and
+ * patient with data on its way. A sloppy read short of R asks a spare for each silent target.
  */
 function onReadFallback(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingGet): void {
   if (p.isAnswered) return;
-  if (p.atLeast !== undefined) {
+  if (!isNewEnough(p)) {
     extendRead(state, ctx, reqId, p);
+    p.fallbackAfterMs *= 2;
     arm(state, ctx, reqId, 'fallback', p.fallbackAfterMs);
     return;
   }
@@ -512,8 +516,8 @@ function onTimeout(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage
 /** Replies from storage come from other nodes too: check them before use. */
 function isStorageReply(msg: StorageReply): boolean {
   if (typeof msg.reqId !== 'string' || typeof msg.node !== 'string') return false;
-  if (msg.type === 'st-read-result') return msg.clock === null || isDvvSet(msg.clock);
-  if (msg.type === 'st-coordinated') return isDvvSet(msg.clock) && typeof msg.dot === 'object' && msg.dot !== null && typeof msg.dot.id === 'string' && Number.isSafeInteger(msg.dot.counter);
+  if (msg.type === 'st-read-result') return msg.clock === null || isStoredClock(msg.clock);
+  if (msg.type === 'st-coordinated') return isStoredClock(msg.clock) && typeof msg.dot === 'object' && msg.dot !== null && typeof msg.dot.id === 'string' && Number.isSafeInteger(msg.dot.counter);
   return true;
 }
 

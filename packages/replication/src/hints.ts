@@ -42,6 +42,8 @@ export interface HintStore {
    * already held everything in `clock` (a duplicate: nothing changes, not even its revision).
    */
   put(owner: string, partition: number, key: string, clock: StoredClock, nowMs: number): Hint | undefined;
+  /** The hint for (`owner`, `key`), if held. */
+  get(owner: string, key: string): Hint | undefined;
   /** Every hint for `key`, whatever its owner. */
   forKey(key: string): Hint[];
   /** Owners with hints, sorted. */
@@ -105,6 +107,7 @@ export function openHints(disk: Disk, kind: StoreKind, nodeUid: string): HintSto
       hints.set(key, hint);
       return hint;
     },
+    get: (owner, key) => byOwner.get(owner)?.get(key),
     forKey(key) {
       const out: Hint[] = [];
       if (!holders.has(key)) return out;

@@ -25,8 +25,9 @@ export interface ReplicationOptions {
   /** Time between sends of this node's ring to one random member, in ms. Default 1 000. */
   readonly ringGossipIntervalMs?: number;
   /**
-   * A hint unchanged this long is deleted, in ms. Default 3 600 000 (an hour): a primary down
-   * longer needs anti-entropy to catch up. Tombstone collection waits longer than this.
+   * A hint unchanged this long expires, in ms: it is no longer handed over, and its data moves
+   * into the holder's own store. Default 3 600 000 (an hour): a primary down longer needs
+   * anti-entropy to catch up. Tombstone collection waits longer than this.
    */
   readonly hintTtlMs?: number;
   /** Time between handoff rounds, in ms (a primary coming back alive also starts one at once). Default 1 000. */
@@ -119,7 +120,7 @@ export const replicationPlugin = definePlugin<ResolvedReplicationOptions>({
       ctx.clusterNodes.map((node) => ({ node, weight: 1 })),
       { partitionCount: Math.max(ctx.options.partitionCount, ctx.clusterNodes.length) },
     );
-    ctx.spawn('system', storageActor, { store: ctx.options.store, ...ctx.options.handoff }, { name: 'storage' });
+    ctx.spawn('system', storageActor, { store: ctx.options.store, ring, ...ctx.options.handoff }, { name: 'storage' });
     ctx.spawn('system', coordinatorActor, { ring, defaults: ctx.options.defaults, buckets: ctx.options.buckets }, { name: 'coordinator' });
     ctx.spawn('system', ringKeeperActor, { ring, gossipIntervalMs: ctx.options.ringGossipIntervalMs }, { name: 'ring' });
   },

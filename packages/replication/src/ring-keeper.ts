@@ -9,9 +9,10 @@
  * Moving data to new owners when the ring changes is the transfer's job (a later issue); until
  * then a change re-routes requests without moving what is stored.
  */
-import { type ActorContext, type ActorRef, defineActor, type Disk, isActorRef, selectActor, StarlingError } from '@starling/actors';
+import { type ActorContext, type ActorRef, defineActor, isActorRef, selectActor, StarlingError } from '@starling/actors';
 import { COORDINATOR_PATH } from './coordinator.ts';
 import { isRing, joinRing, leaveRing, type Ring, type RingMember } from './ring.ts';
+import { savedRing, saveRing } from './ring-disk.ts';
 
 /** Where the ring keeper lives on every node. */
 export const RING_PATH = '/system/ring';
@@ -49,21 +50,9 @@ function isChange(x: unknown): x is RingChange {
   return c.kind === 'join' && typeof c.member === 'object' && c.member !== null && typeof c.member.node === 'string' && typeof c.member.weight === 'number';
 }
 
-const DISK_AREA = 'starling.ring';
-
-/**
- * The newest ring this node adopted, from its disk area (principle 8): a restarted claimant must
- * not commit a second ring under a version it already committed, and a restarted coordinator
- * must not route by the initial ring. (In threads the disk dies with the worker, like the store.)
- */
-export function savedRing(disk: Disk): Ring | undefined {
-  const ring = disk.area<Ring>(DISK_AREA).get('ring');
-  return ring !== undefined && isRing(ring) ? ring : undefined;
-}
-
 function adopt(state: RingState, ring: Ring, ctx: ActorContext<RingMessage>): void {
   state.ring = ring;
-  ctx.disk.area<Ring>(DISK_AREA).set('ring', ring);
+  saveRing(ctx.disk, ring);
   ctx.tell(selectActor<RingUpdated>(ctx.nodeName, COORDINATOR_PATH), { type: 'ring-updated', ring });
 }
 
@@ -132,3 +121,5 @@ export const ringKeeperActor = defineActor<RingMessage, RingState, { readonly ri
 export function ringRef(node: string): ActorRef<RingMessage> {
   return selectActor<RingMessage>(node, RING_PATH);
 }
+
+export { savedRing };

@@ -9,18 +9,20 @@
  */
 import { type ActorContext, type ActorRef, defineActor, isActorRef } from '@starling/actors';
 import { gossipRef, isMembershipNotice, type MembershipNotice } from '@starling/gossip';
-import { clientWrite, type DvvSet, emptyClock, isDvvSet, latestDot, sync, update } from './dvv.ts';
+import { clientWrite, type DvvSet, emptyClock, latestDot, sync, update } from './dvv.ts';
 import { type HintStore, openHints } from './hints.ts';
 import { isVersionVector, type StorageDump, type StorageReply, type StorageRequest, type StorageStats } from './protocol.ts';
 import { Reachability } from './reachability.ts';
-import { openStore, type Store, type StoreKind, type StoredClock } from './store.ts';
+import type { Ring } from './ring.ts';
+import { savedRing } from './ring-disk.ts';
+import { isStoredClock, openStore, type Store, type StoreKind, type StoredClock } from './store.ts';
 
 /** Where the storage actor lives on every node. */
 export const STORAGE_PATH = '/system/storage';
 
 /** How a node keeps and hands over hints. */
 export interface HandoffConfig {
-  /** A hint unchanged this long is deleted, in ms. */
+  /** A hint unchanged this long expires (no longer handed over; its data moves into this node's store), in ms. */
   readonly hintTtlMs: number;
   /** Time between handoff rounds (and expiry checks), in ms. */
   readonly handoffIntervalMs: number;
@@ -31,6 +33,8 @@ export interface HandoffConfig {
 /** The props the plugin gives the storage actor. */
 export interface StorageProps extends HandoffConfig {
   readonly store: StoreKind;
+  /** The ring the cluster starts with: hints are taken only for its members (or those of a newer ring on disk). */
+  readonly ring: Ring;
 }
 
 type HandoffTick = { readonly type: 'st-handoff-tick'; readonly token: number };
@@ -38,15 +42,18 @@ type HandoffTick = { readonly type: 'st-handoff-tick'; readonly token: number };
 /** Everything the storage actor accepts. */
 export type StorageMessage = StorageRequest | StorageReply | MembershipNotice | HandoffTick;
 
+/** A hint (at one revision) on its way to its primary. */
 interface InFlight {
   readonly owner: string;
   readonly key: string;
   readonly rev: number;
   readonly sentAtMs: number;
+  /** Sends so far: the next waits `handoffIntervalMs * 2^(sends - 1)`, at most {@link MAX_BACKOFF_ROUNDS} rounds. */
+  readonly sends: number;
 }
 
-/** Handoff rounds an acknowledgement is still matched after its hint was sent (a hint is sent again each round until then). */
-const HANDOFF_PATIENCE_ROUNDS = 3;
+/** Longest wait before a hint is sent again, in handoff rounds. */
+const MAX_BACKOFF_ROUNDS = 32;
 
 interface StorageState {
   readonly store: Store;
@@ -55,8 +62,13 @@ interface StorageState {
   readonly replicaId: string;
   readonly config: HandoffConfig;
   readonly reachability: Reachability;
-  /** Handoffs sent and not yet acknowledged, by request id; forgotten after a few rounds (a lost one is sent again). */
-  readonly inFlight: Map<string, InFlight>;
+  /**
+   * Hints sent and not yet acknowledged, by revision (one entry per hint held, at most): an
+   * acknowledgement names the revision, however late it comes.
+   */
+  readonly inFlight: Map<number, InFlight>;
+  /** Nodes of the newest ring known: hints are taken only for them. */
+  members: ReadonlySet<string>;
   /** Drawn at each start of the actor: handoff ids and timer messages of an earlier start never match. */
   readonly token: number;
   nextReq: number;
@@ -83,7 +95,7 @@ function isWellFormed(msg: StorageRequest): boolean {
   // name (`__proto__`) some encodings treat specially.
   if (typeof msg.reqId !== 'string' || !Number.isSafeInteger(msg.partition) || msg.partition < 0 || typeof msg.key !== 'string' || !msg.key.includes('/') || !isActorRef(msg.replyTo)) return false;
   if (msg.type === 'st-coordinate') return isVersionVector(msg.context) && msg.value !== undefined && isOptionalName(msg.hintFor);
-  if (msg.type === 'st-write') return isDvvSet(msg.clock) && Number.isSafeInteger(msg.ringVersion) && isOptionalName(msg.hintFor);
+  if (msg.type === 'st-write') return isStoredClock(msg.clock) && Number.isSafeInteger(msg.ringVersion) && isOptionalName(msg.hintFor);
   return msg.type === 'st-read' && Number.isSafeInteger(msg.ringVersion);
 }
 
@@ -113,6 +125,14 @@ function coordinate(state: StorageState, msg: Extract<StorageRequest, { type: 's
   ctx.tell(msg.replyTo, { type: 'st-coordinated', reqId: msg.reqId, node: ctx.nodeName, clock, dot });
 }
 
+/** True when `node` is a member of the newest ring known (the one on disk, if newer than the last looked at). */
+function isMember(state: StorageState, node: string, ctx: ActorContext<StorageMessage>): boolean {
+  if (state.members.has(node)) return true;
+  const saved = savedRing(ctx.disk);
+  if (saved) state.members = new Set(saved.members.map((m) => m.node));
+  return state.members.has(node);
+}
+
 function write(state: StorageState, msg: Extract<StorageRequest, { type: 'st-write' }>, ctx: ActorContext<StorageMessage>): void {
   const clock = msg.clock as StoredClock;
   if (msg.hintFor === undefined || msg.hintFor === ctx.nodeName) {
@@ -123,28 +143,35 @@ function write(state: StorageState, msg: Extract<StorageRequest, { type: 'st-wri
 }
 
 /**
- * Sends `owner` its oldest hints, at most a batch, skipping those sent within the last round
- * (unless `isOwnerBack`: the primary just came back, and what was sent before went nowhere).
+ * Sends `owner` its oldest hints, at most a batch on their way at once. A hint not acknowledged
+ * is sent again after a round, then two, four... (at most {@link MAX_BACKOFF_ROUNDS}), so a slow
+ * primary is not flooded; when membership reports the primary back (`isOwnerBack`), at once.
  */
 function handOff(state: StorageState, owner: string, ctx: ActorContext<StorageMessage>, isOwnerBack = false): void {
   if (owner === ctx.nodeName || state.reachability.isDown(owner)) return;
   const now = ctx.now();
-  const sending = new Set<string>();
-  if (!isOwnerBack) for (const f of state.inFlight.values()) if (f.owner === owner && now - f.sentAtMs < state.config.handoffIntervalMs) sending.add(f.key);
-  const room = state.config.handoffBatchSize - sending.size;
+  const interval = state.config.handoffIntervalMs;
+  const due = (f: InFlight): boolean => isOwnerBack || now - f.sentAtMs >= interval * Math.min(2 ** (f.sends - 1), MAX_BACKOFF_ROUNDS);
+  let waiting = 0;
+  for (const f of state.inFlight.values()) if (f.owner === owner && !due(f)) waiting++;
+  let room = state.config.handoffBatchSize - waiting;
   if (room <= 0) return;
-  const batch = state.hints.ofOwner(owner, state.config.handoffBatchSize + sending.size).filter((h) => !sending.has(h.key));
-  for (const h of batch.slice(0, room)) {
-    const reqId = `h${state.token.toString(36)}.${state.nextReq++}`;
-    state.inFlight.set(reqId, { owner, key: h.key, rev: h.rev, sentAtMs: now });
-    ctx.tell(storageRef(owner), { type: 'st-write', reqId, partition: h.partition, key: h.key, clock: h.clock, ringVersion: 0, replyTo: ctx.self as ActorRef<StorageReply> });
+  for (const h of state.hints.ofOwner(owner, state.config.handoffBatchSize + waiting)) {
+    const f = state.inFlight.get(h.rev);
+    if (f !== undefined && !due(f)) continue;
+    state.inFlight.set(h.rev, { owner, key: h.key, rev: h.rev, sentAtMs: now, sends: (f?.sends ?? 0) + 1 });
+    ctx.tell(storageRef(owner), { type: 'st-write', reqId: `h${state.token.toString(36)}.${h.rev}`, partition: h.partition, key: h.key, clock: h.clock, ringVersion: 0, replyTo: ctx.self as ActorRef<StorageReply> });
+    if (--room === 0) break;
   }
 }
 
 function onHandoffAck(state: StorageState, msg: Extract<StorageReply, { type: 'st-written' }>): void {
-  const f = state.inFlight.get(msg.reqId);
+  const prefix = `h${state.token.toString(36)}.`;
+  if (!msg.reqId.startsWith(prefix)) return;
+  const rev = Number(msg.reqId.slice(prefix.length));
+  const f = state.inFlight.get(rev);
   if (!f || f.owner !== msg.node) return;
-  state.inFlight.delete(msg.reqId);
+  state.inFlight.delete(rev);
   // A hint changed since it was sent keeps its newer part: it goes in a later round.
   if (state.hints.remove(f.owner, f.key, f.rev)) state.handedOff++;
 }
@@ -156,8 +183,8 @@ function handoffRound(state: StorageState, ctx: ActorContext<StorageMessage>): v
     state.store.put(h.partition, h.key, stored ? sync(stored, h.clock) : h.clock);
     state.expired++;
   }
-  // An acknowledgement slower than a round still counts, for a few rounds.
-  for (const [reqId, f] of state.inFlight) if (now - f.sentAtMs >= HANDOFF_PATIENCE_ROUNDS * state.config.handoffIntervalMs) state.inFlight.delete(reqId);
+  // An entry whose hint changed or left waits for nothing.
+  for (const [rev, f] of state.inFlight) if (state.hints.get(f.owner, f.key)?.rev !== rev) state.inFlight.delete(rev);
   for (const owner of state.hints.owners()) handOff(state, owner, ctx);
 }
 
@@ -202,6 +229,7 @@ export const storageActor = defineActor<StorageMessage, StorageState, StoragePro
       config: { hintTtlMs: props.hintTtlMs, handoffIntervalMs: props.handoffIntervalMs, handoffBatchSize: props.handoffBatchSize },
       reachability: new Reachability(),
       inFlight: new Map(),
+      members: new Set((savedRing(ctx.disk) ?? props.ring).members.map((m) => m.node)),
       token: Math.floor(ctx.random() * 0x1_0000_0000),
       nextReq: 1,
       hintedWrites: 0,
@@ -228,6 +256,8 @@ export const storageActor = defineActor<StorageMessage, StorageState, StoragePro
       case 'st-dump':
       case 'st-stats':
         if (!isWellFormed(msg)) break;
+        // A hint for a node outside the ring could never be handed over.
+        if ((msg.type === 'st-write' || msg.type === 'st-coordinate') && msg.hintFor !== undefined && !isMember(state, msg.hintFor, ctx)) break;
         if (msg.type === 'st-coordinate') coordinate(state, msg, ctx);
         else if (msg.type === 'st-write') write(state, msg, ctx);
         else if (msg.type === 'st-read') ctx.tell(msg.replyTo, { type: 'st-read-result', reqId: msg.reqId, node: ctx.nodeName, clock: heldClock(state, msg.partition, msg.key) ?? null });

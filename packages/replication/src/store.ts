@@ -10,13 +10,22 @@
  *   of the actor alone keeps it.
  */
 import type { Disk } from '@starling/actors';
-import type { DvvSet } from './dvv.ts';
+import { type DvvSet, isDvvSet } from './dvv.ts';
 
 /** A stored value: the application's data, or `null` for a tombstone (a delete). */
 export type StoredValue = unknown;
 
 /** What one key holds. */
 export type StoredClock = DvvSet<StoredValue>;
+
+/**
+ * Checks a stored clock from another node: a dotted version vector set whose every value has its
+ * coordinator's dot (stores never hold anonymous values; those are a client write's, and only
+ * inside a coordinator), so no peer can plant values that merging would have to compare.
+ */
+export function isStoredClock(x: unknown): x is StoredClock {
+  return isDvvSet(x) && x.anonymous.length === 0;
+}
 
 /** Where a store keeps its data. */
 export type StoreKind = 'disk' | 'memory';
