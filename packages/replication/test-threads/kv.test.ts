@@ -1,10 +1,12 @@
 /**
  * The whole path on real worker threads: a 5-node cluster serves puts, gets and deletes from the
- * host, siblings included, and keeps serving with a node down.
+ * host, siblings included, and keeps serving with a node down; with membership, writes during an
+ * outage reach the node when it is back (hinted handoff).
  */
-import { type Cluster, startCluster } from '@starling/actors';
+import { type ActorRef, type Cluster, startCluster } from '@starling/actors';
+import { type GossipRequest, gossipRef, type MembershipSnapshot, useGossip } from '@starling/gossip';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRing, KvClient, partitionOf, preferenceList, storeKey, useReplication } from '../src/index.ts';
+import { createRing, KvClient, partitionOf, preferenceList, type StorageDump, type StorageRequest, storageRef, storeKey, useReplication, values } from '../src/index.ts';
 
 let cluster: Cluster | undefined;
 afterEach(async () => {
@@ -38,4 +40,48 @@ describe('the store on threads', () => {
     const after = await survivor.put('after-kill', 'ok', { node: primary });
     expect(after.replicas).not.toContain('n3');
   });
+
+  it('with membership, writes during an outage reach the node after it returns (hinted handoff over threads)', async () => {
+    const c = (cluster = await startCluster({
+      runtime: 'threads',
+      nodes: 5,
+      hostFailureDetector: false,
+      plugins: [useGossip({ probeIntervalMs: 200, probeTimeoutMs: 100, gossipIntervalMs: 100, reconnectIntervalMs: 1_000 }), useReplication()],
+    }));
+    const live = ['n1', 'n2', 'n4', 'n5'];
+    const members = async (node: string): Promise<MembershipSnapshot['members']> =>
+      (await c.ask<GossipRequest, MembershipSnapshot>(gossipRef(node), (replyTo: ActorRef<MembershipSnapshot>) => ({ type: 'snapshot', replyTo }), { timeoutMs: 5_000 })).members;
+    /** Polls until every live node's view satisfies `ok` (bounded: 60 s). */
+    const until = async (ok: (view: MembershipSnapshot['members']) => boolean): Promise<void> => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const views = await Promise.all(live.map(members));
+        if (views.every(ok)) return;
+        if (Date.now() > deadline) throw new Error('membership did not settle within 60 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await until((view) => view.filter((m) => m.state === 'alive').length === 5);
+    await c.kill('n3');
+    await until((view) => !view.some((m) => m.name === 'n3' && (m.state === 'alive' || m.state === 'suspect')));
+
+    const ring = createRing(c.nodes.map((node) => ({ node, weight: 1 })));
+    const keys = Array.from({ length: 30 }, (_, i) => `outage-${i}`).filter((k) => preferenceList(ring, partitionOf(ring, storeKey(undefined, k)), 3).includes('n3'));
+    expect(keys.length).toBeGreaterThan(3);
+    const kv = new KvClient(c, { nodes: live });
+    for (const key of keys) expect((await kv.put(key, `v-${key}`)).replicas).not.toContain('n3');
+
+    // In threads a restarted node comes back empty: whatever it holds after, handoff brought.
+    await c.restart('n3');
+    const dump = async (): Promise<StorageDump> => c.ask<StorageRequest, StorageDump>(storageRef('n3'), (replyTo: ActorRef<StorageDump>) => ({ type: 'st-dump', replyTo }), { timeoutMs: 5_000 });
+    const deadline = Date.now() + 60_000;
+    let held: StorageDump = await dump();
+    while (keys.some((k) => held.keys[storeKey(undefined, k)] === undefined) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      held = await dump();
+    }
+    for (const key of keys) expect(values(held.keys[storeKey(undefined, key)]!)).toEqual([`v-${key}`]);
+    const stats = await Promise.all(live.map((n) => kv.stats(n)));
+    expect(stats.reduce((n, s) => n + s.storage.handedOff, 0)).toBeGreaterThanOrEqual(keys.length);
+  }, 200_000);
 });
