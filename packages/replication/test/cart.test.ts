@@ -197,6 +197,23 @@ describe('the cart plugin', () => {
     await cluster.stop();
   });
 
+  simIt('an actor keeps at most maxCarts carts in memory: a forgotten cart adds under a fresh ORSWOT id and keeps every item', 712, async (seed) => {
+    const cluster = await cartCluster(seed, { cart: { maxCarts: 2 } });
+    const carts = new CartClient(cluster);
+    await cluster.until(carts.add('n1', 'c1', 'apple'));
+    await cluster.until(carts.add('n1', 'c2', 'pear'));
+    await cluster.until(carts.add('n1', 'c3', 'plum')); // c1, the least recently used, is forgotten
+    await cluster.until(carts.add('n1', 'c1', 'bread'));
+    await cluster.until(carts.add('n1', 'c3', 'fig')); // c3 was kept: same id as before
+    const [c1] = await stored(cluster, 'c1');
+    const [c3] = await stored(cluster, 'c3');
+    await cluster.stop();
+    expect(elements(c1!)).toEqual(['apple', 'bread']);
+    expect(c1!.clock.map(([actor]) => actor)).toHaveLength(2);
+    expect(elements(c3!)).toEqual(['fig', 'plum']);
+    expect(c3!.clock.map(([actor]) => actor)).toHaveLength(1);
+  });
+
   simIt("a node whose read misses its own last write (a sloppy quorum answering from fallbacks) still loses no add: it merges the version it wrote", 707, async (seed) => {
     const { cluster, split, heal } = await gossipCartCluster(seed);
     const owners = primaries(cluster, 'c1');

@@ -10,11 +10,12 @@
  * merged. Operations on one cart run one at a time in the actor (a queue per cart); carts are
  * independent.
  *
- * The actor adds under its own ORSWOT actor id, `node/nodeUid/token` (a token drawn at each start
- * of the actor), and remembers the last version it wrote of each cart: it merges that version into
- * every read, so it never mints a dot from a read that misses one of its own (a sloppy quorum may
- * well answer from replicas that never got its last write). That memory dies with the actor, so
- * the next start of the actor adds under a new id.
+ * The actor adds under its own ORSWOT actor ids, `node/nodeUid/token.slot` (a token drawn at each
+ * start of the actor, a number per cart slot), and remembers the last version it wrote of each
+ * cart: it merges that version into every read, so it never mints a dot from a read that misses
+ * one of its own (a sloppy quorum may well answer from replicas that never got its last write).
+ * That memory dies with the actor, or with the slot when the cart is forgotten (at most
+ * `maxCarts` are kept), and the next adds go under a new id.
  *
  * This module defines the plugin and its actor only: the script that starts a cluster must be
  * another module (nodes import this one when they start).
@@ -84,6 +85,12 @@ export interface CartOptions {
   readonly storeTimeoutMs?: number;
   /** Requests that may wait for one cart on one node; more are refused with `BUSY`. Default 64. */
   readonly maxQueuedPerCart?: number;
+  /**
+   * Carts the actor keeps in memory (its last write of each, and waiting requests), at most; the
+   * least recently used idle one is forgotten first, and adds to it later go under a fresh ORSWOT
+   * id. Default 10 000.
+   */
+  readonly maxCarts?: number;
 }
 
 /** Options after validation. */
@@ -91,10 +98,11 @@ export interface ResolvedCartOptions {
   readonly bucket: string;
   readonly storeTimeoutMs: number;
   readonly maxQueuedPerCart: number;
+  readonly maxCarts: number;
 }
 
 /** The defaults of {@link CartOptions}. */
-export const DEFAULT_CART_OPTIONS: ResolvedCartOptions = { bucket: 'carts', storeTimeoutMs: 2_000, maxQueuedPerCart: 64 };
+export const DEFAULT_CART_OPTIONS: ResolvedCartOptions = { bucket: 'carts', storeTimeoutMs: 2_000, maxQueuedPerCart: 64, maxCarts: 10_000 };
 
 /** How long the actor waits for its coordinator beyond the store's own deadline, in ms (as `KvClient`). */
 const ASK_GRACE_MS = 1_000;
@@ -141,6 +149,11 @@ interface Running {
 
 /** One cart, as this actor sees it. */
 interface Slot {
+  /**
+   * The ORSWOT actor id this slot adds under: the actor's id and the slot's number. A slot
+   * forgotten and made again gets a new number, so it never adds from a counter it lost.
+   */
+  readonly addId: string;
   readonly queue: CartRequest[];
   running?: Running;
   /** The last version this start of the actor wrote (or may have written): merged into every read. */
@@ -149,10 +162,12 @@ interface Slot {
 
 interface CartState {
   readonly options: ResolvedCartOptions;
-  /** The ORSWOT actor id of this start of the actor. */
+  /** This start of the actor: the prefix of its ORSWOT actor ids (one per cart slot). */
   readonly replicaId: string;
   readonly token: number;
+  /** In order of last use, oldest first. */
   readonly slots: Map<string, Slot>;
+  nextSlot: number;
   nextOp: number;
   /** Messages dropped: not an object, no usable `replyTo`, or a step no operation waits for. */
   malformedMessages: number;
@@ -213,7 +228,7 @@ function onRead(state: CartState, ctx: ActorContext<CartMessage>, cart: string, 
   if (request.type === 'cart-get' || (request.type === 'cart-remove' && !has(base, request.item))) {
     return finish(state, ctx, cart, slot, { type: 'cart-ok', cart, items: elements(base), siblings });
   }
-  const next = request.type === 'cart-add' ? add(base, state.replicaId, request.item) : remove(base, request.item);
+  const next = request.type === 'cart-add' ? add(base, slot.addId, request.item) : remove(base, request.item);
   running.base = base;
   running.next = next;
   running.siblings = siblings;
@@ -244,6 +259,15 @@ function onWritten(state: CartState, ctx: ActorContext<CartMessage>, cart: strin
   return finish(state, ctx, cart, slot, failure(code, reply.type === 'kv-error' ? reply.message : `no answer from the coordinator: ${reply.message}`, outcome));
 }
 
+/** Makes room for one more cart: forgets the least recently used idle carts beyond `maxCarts - 1`. */
+function forgetIdle(state: CartState): void {
+  if (state.slots.size < state.options.maxCarts) return;
+  for (const [cart, slot] of state.slots) {
+    if (state.slots.size < state.options.maxCarts) return;
+    if (!slot.running && slot.queue.length === 0) state.slots.delete(cart);
+  }
+}
+
 /** `/user/cart`: serves {@link CartRequest}s for every cart, through its node's coordinator. */
 export const cartActor = defineActor<CartMessage, CartState, ResolvedCartOptions>({
   name: 'starling.example.cart',
@@ -254,6 +278,7 @@ export const cartActor = defineActor<CartMessage, CartState, ResolvedCartOptions
       replicaId: `${ctx.nodeName}/${ctx.nodeUid}/${token.toString(16).padStart(8, '0')}`,
       token,
       slots: new Map(),
+      nextSlot: 1,
       nextOp: 1,
       malformedMessages: 0,
     };
@@ -286,10 +311,12 @@ export const cartActor = defineActor<CartMessage, CartState, ResolvedCartOptions
       return state;
     }
     let slot = state.slots.get(request.cart);
-    if (!slot) {
-      slot = { queue: [] };
-      state.slots.set(request.cart, slot);
+    if (slot) state.slots.delete(request.cart); // re-inserted below: the most recently used is last
+    else {
+      slot = { addId: `${state.replicaId}.${state.nextSlot++}`, queue: [] };
+      forgetIdle(state);
     }
+    state.slots.set(request.cart, slot);
     if (!slot.running) start(state, ctx, request.cart, slot, request);
     else if (slot.queue.length >= state.options.maxQueuedPerCart) ctx.tell(request.replyTo, failure('BUSY', `${slot.queue.length} requests already wait for cart ${request.cart} on ${ctx.nodeName}`));
     else slot.queue.push(request);
@@ -311,7 +338,9 @@ function resolveCartOptions(raw: unknown): ResolvedCartOptions {
   if (typeof storeTimeoutMs !== 'number' || !Number.isFinite(storeTimeoutMs) || storeTimeoutMs < 1) throw new InvalidArgumentError('INVALID_CONFIG', `cart.storeTimeoutMs must be a number >= 1, got ${String(storeTimeoutMs)}`);
   const maxQueuedPerCart = o['maxQueuedPerCart'] ?? DEFAULT_CART_OPTIONS.maxQueuedPerCart;
   if (!Number.isSafeInteger(maxQueuedPerCart) || (maxQueuedPerCart as number) < 0) throw new InvalidArgumentError('INVALID_CONFIG', `cart.maxQueuedPerCart must be an integer >= 0, got ${String(maxQueuedPerCart)}`);
-  return { bucket, storeTimeoutMs, maxQueuedPerCart: maxQueuedPerCart as number };
+  const maxCarts = o['maxCarts'] ?? DEFAULT_CART_OPTIONS.maxCarts;
+  if (!Number.isSafeInteger(maxCarts) || (maxCarts as number) < 1) throw new InvalidArgumentError('INVALID_CONFIG', `cart.maxCarts must be an integer >= 1, got ${String(maxCarts)}`);
+  return { bucket, storeTimeoutMs, maxQueuedPerCart: maxQueuedPerCart as number, maxCarts: maxCarts as number };
 }
 
 /**
