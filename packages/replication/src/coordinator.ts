@@ -259,9 +259,10 @@ function startWrite(state: CoordinatorState, ctx: ActorContext<CoordinatorMessag
     // Nothing stored yet: the write certainly did not happen.
     return ctx.tell(msg.replyTo, fail('QUORUM_NOT_MET', `only ${targets.length} replicas are reachable (sloppy quorum ${s.sloppy ? 'on' : 'off'}), W is ${s.w}`, 'failed', targets.map((t) => t.node)));
   }
+  const hasFallback = targets.some((t) => t.hintFor !== undefined);
   state.counts.puts++;
   if (!isPrimary) state.counts.fallbackCoordinated++;
-  if (targets.some((t) => t.hintFor !== undefined)) state.counts.sloppyWrites++;
+  if (hasFallback) state.counts.sloppyWrites++;
   const reqId = nextReqId(state);
   state.pending.set(reqId, {
     kind: 'put',
@@ -277,7 +278,7 @@ function startWrite(state: CoordinatorState, ctx: ActorContext<CoordinatorMessag
     sloppy: s.sloppy,
     fallbackAfterMs: fallbackDelayMs(s),
     isAnswered: false,
-    isCountedSloppy: targets.some((t) => t.hintFor !== undefined),
+    isCountedSloppy: hasFallback,
   });
   ctx.tell(storageRef(ctx.nodeName), {
     type: 'st-coordinate',
