@@ -22,7 +22,8 @@
  * - **reads** — an ok get returns values put to that key, by puts that did not fail and were
  *   invoked before the get completed (`future-read`).
  * - **sessions** — a session client's ok get is at least as new as every ok operation of that
- *   client on the key completed before the get began (`read-your-writes`, `monotonic-reads`).
+ *   client on the key invoked before it and completed by the time it began (`read-your-writes`,
+ *   `monotonic-reads`).
  *
  * The dots and contexts are the store's own, so the checker relies on what DVVs promise: a dot is
  * minted once (principle 6), and a clock that knows a write's dot has seen that write's context.
@@ -358,7 +359,9 @@ function checkSessions(ops: readonly HistoryEntry[], violate: (kind: ViolationKi
       const read = c.result.context;
       for (const before of mine) {
         const b = before.completion!;
-        if (before === g || b.atMs > g.invocation.atMs || b.outcome !== 'ok' || descends(read, b.result.context)) continue;
+        // Earlier means completed by the time the get began; an operation invoked after the get
+        // (a higher id) is never earlier, even when a zero-latency run gives both one timestamp.
+        if (before.id >= g.id || b.atMs > g.invocation.atMs || b.outcome !== 'ok' || descends(read, b.result.context)) continue;
         const isWrite = b.result.kind !== 'get';
         violate(
           isWrite ? 'read-your-writes' : 'monotonic-reads',

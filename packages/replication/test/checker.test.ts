@@ -694,6 +694,15 @@ describe('the checker judges sessions (read-your-writes, monotonic reads)', () =
     expect(r.violations, formatViolations(r)).toEqual([]);
   });
 
+  it('a put invoked after a session get is never earlier than it, even with one timestamp for both (a zero-latency run)', () => {
+    const h = sessionHistory();
+    h.write({ client: 's', session: true, at: [10, 20] }, w1, emptyClock());
+    h.read({ client: 's', session: true, at: [30, 30] }, w1);
+    h.write({ client: 's', session: true, at: [30, 30] }, w2, w1); // invoked after the get, done at its start time
+    const r = check({ history: h.entries, final: holding(w2) });
+    expect(sessionKinds(r), formatViolations(r)).toEqual([]);
+  });
+
   it('clients without sessions are not judged: the same stale reads pass', () => {
     const h = sessionHistory();
     h.write({ client: 'c', at: [10, 20] }, w1, emptyClock());
