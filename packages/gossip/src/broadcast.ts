@@ -30,7 +30,7 @@ import {
 } from '@starling/actors';
 import { AntiEntropySite, type AntiEntropyMessage } from './anti-entropy.ts';
 import { isActive, type MemberState } from './member.ts';
-import { gossipRef, isMembershipNotice, type MembershipNotice } from './plugin.ts';
+import { isMembershipNotice, type MembershipNotice, subscribeToMembership } from './plugin.ts';
 import { RumorSite, type RumorMessage } from './rumor.ts';
 
 /** Where the broadcast actor lives on every node. */
@@ -334,7 +334,7 @@ export const broadcastActor = defineActor<BroadcastMessage, BroadcastState, { re
     ctx.timers.repeat('round', state.config.roundMs, { type: 'bc-round' });
     ctx.timers.repeat('anti-entropy', state.config.antiEntropyIntervalMs, { type: 'bc-anti-entropy-round' });
     // Peers from membership when the gossip plugin runs (otherwise this is a harmless dead letter).
-    ctx.tell(gossipRef(ctx.nodeName), { type: 'subscribe', subscriber: ctx.self as ActorRef<MembershipNotice> });
+    subscribeToMembership(ctx);
     return state;
   },
   receive(state, msg, ctx) {

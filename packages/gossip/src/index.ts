@@ -62,6 +62,7 @@ export {
   type GossipOptions,
   gossipPlugin,
   gossipRef,
+  subscribeToMembership,
   type GossipRequest,
   isMembershipNotice,
   type MembershipNotice,

@@ -123,6 +123,14 @@ export function gossipRef(node: string): ActorRef<GossipRequest> {
   return selectActor<GossipRequest>(node, GOSSIP_PATH);
 }
 
+/**
+ * Subscribes the calling actor to its node's membership: it receives a snapshot, then every
+ * event, as {@link MembershipNotice}s. Without the gossip plugin this is a harmless dead letter.
+ */
+export function subscribeToMembership(ctx: { readonly nodeName: string; readonly self: AnyRef; tell<M>(to: ActorRef<M>, msg: M): void }): void {
+  ctx.tell(gossipRef(ctx.nodeName), { type: 'subscribe', subscriber: ctx.self as ActorRef<MembershipNotice> });
+}
+
 function sameSubscriber(a: AnyRef, b: AnyRef): boolean {
   return a.node === b.node && a.nodeUid === b.nodeUid && a.path === b.path && a.uid === b.uid;
 }

@@ -26,7 +26,7 @@
  * routed with.
  */
 import { type ActorContext, type ActorRef, defineActor, isActorRef, selectActor, type Terminated } from '@starling/actors';
-import { gossipRef, isMembershipNotice, type MembershipNotice } from '@starling/gossip';
+import { isMembershipNotice, type MembershipNotice, subscribeToMembership } from '@starling/gossip';
 import { clockDescends, descends, type Dot, join, values, type VersionVector } from './dvv.ts';
 import type { KvErrorCode, KvOutcome } from './errors.ts';
 import { placeReplicas, type ReplicaTarget } from './placement.ts';
@@ -547,7 +547,7 @@ export const coordinatorActor = defineActor<CoordinatorMessage, CoordinatorState
   },
   onStart(state, ctx) {
     // Which primaries are down, from the membership plugin when it runs (a harmless dead letter otherwise).
-    ctx.tell(gossipRef(ctx.nodeName), { type: 'subscribe', subscriber: ctx.self as ActorRef<MembershipNotice> });
+    subscribeToMembership(ctx);
     return state;
   },
   receive(state, msg, ctx) {

@@ -8,7 +8,7 @@
  * the {@link HintStore}, outside the actor.
  */
 import { type ActorContext, type ActorRef, defineActor, isActorRef } from '@starling/actors';
-import { gossipRef, isMembershipNotice, type MembershipNotice } from '@starling/gossip';
+import { isMembershipNotice, type MembershipNotice, subscribeToMembership } from '@starling/gossip';
 import { clientWrite, type DvvSet, emptyClock, latestDot, sync, update } from './dvv.ts';
 import { type HintStore, openHints } from './hints.ts';
 import { isVersionVector, type StorageDump, type StorageReply, type StorageRequest, type StorageStats } from './protocol.ts';
@@ -240,7 +240,7 @@ export const storageActor = defineActor<StorageMessage, StorageState, StoragePro
   },
   onStart(state, ctx) {
     // Which primaries are alive, from the membership plugin when it runs (a harmless dead letter otherwise).
-    ctx.tell(gossipRef(ctx.nodeName), { type: 'subscribe', subscriber: ctx.self as ActorRef<MembershipNotice> });
+    subscribeToMembership(ctx);
     ctx.timers.repeat('handoff', state.config.handoffIntervalMs, { type: 'st-handoff-tick', token: state.token });
     return state;
   },

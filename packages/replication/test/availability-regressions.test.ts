@@ -15,7 +15,7 @@
  *   `__proto__` is data;
  * - strict quorum: a non-primary never coordinates a forwarded write when `sloppy` is off.
  */
-import { type ActorRef, formatSchedule, generateSchedule, isolate, startCluster } from '@starling/actors';
+import { type ActorRef, formatSchedule, type GenerateOptions, generateSchedule, isolate, startCluster } from '@starling/actors';
 import { describe, expect } from 'vitest';
 import { simIt } from '../../../scripts/testing/seed.ts';
 import {
@@ -39,7 +39,7 @@ import {
   useReplication,
   values,
 } from '../src/index.ts';
-import { awaitMembership, awaitSplit, finalState, runWorkload } from './support/workload.ts';
+import { awaitMembership, awaitSplit, finalState, runWorkload, type WorkloadOptions } from './support/workload.ts';
 import { cluster5, dump, held, order, primaries, statsOf, sum } from './support/cluster.ts';
 
 
@@ -426,64 +426,63 @@ describe('strict quorum', () => {
 /** Seeds per fuzz test: a few, to stay fast; `STARLING_SEED` sets the first. */
 const FUZZ_SEEDS = 8;
 
+/**
+ * Runs `FUZZ_SEEDS` seeded workloads from `first`, each with a generated fault schedule, and
+ * returns the first two bad seeds (schedule and violations), empty when every run is clean.
+ */
+async function fuzz(first: number, schedule: Omit<GenerateOptions, 'seed'>, workload: Omit<WorkloadOptions, 'seed' | 'faults'>): Promise<string> {
+  const bad: string[] = [];
+  for (let seed = first; seed < first + FUZZ_SEEDS; seed++) {
+    const faults = generateSchedule({ ...schedule, seed });
+    const run = await runWorkload({ ...workload, seed, faults: faults.faults });
+    const result = check({ history: run.history.entries(), final: run.final, wipes: run.wipes });
+    await run.cluster.stop();
+    if (result.violations.length > 0) bad.push(`[seed ${seed}]\n${formatSchedule(faults)}\n${formatViolations(result)}`);
+  }
+  return bad.length === 0 ? '' : `${bad.length} bad seeds\n${bad.slice(0, 2).join('\n\n')}`;
+}
+
+const FIVE = ['n1', 'n2', 'n3', 'n4', 'n5'];
+const ROUGH_NETWORK = { latency: { kind: 'uniform', minMs: 1, maxMs: 30 }, duplicateProbability: 0.2, reorderProbability: 0.2, reorderWindowMs: 30, lossProbability: 0.02 } as const;
+const EVERY_NODE_FAULT = ['partition', 'kill', 'restart-empty', 'pause', 'grudge'] as const;
+
 describe('sessions and sloppy quorum under random faults, judged by the checker', () => {
   simIt('all fault kinds: no violation', 7_000, async (first) => {
-    const bad: string[] = [];
-    for (let seed = first; seed < first + FUZZ_SEEDS; seed++) {
-      const schedule = generateSchedule({ seed, nodes: ['n1', 'n2', 'n3', 'n4', 'n5'], durationMs: 3_000, minEpisodeMs: 300, maxEpisodeMs: 1_000, minGapMs: 50, maxGapMs: 300 });
-      const run = await runWorkload({ seed, sessions: true, gossip: true, keys: 2, clients: 4, opsPerClient: 80, faults: schedule.faults, replication: { defaults: { fallbackAfterMs: 150 } } });
-      const result = check({ history: run.history.entries(), final: run.final, wipes: run.wipes });
-      await run.cluster.stop();
-      if (result.violations.length > 0) bad.push(`[seed ${seed}]\n${formatSchedule(schedule)}\n${formatViolations(result)}`);
-    }
-    expect(bad.slice(0, 2).join('\n\n'), `${bad.length} bad seeds`).toBe('');
+    const bad = await fuzz(
+      first,
+      { nodes: FIVE, durationMs: 3_000, minEpisodeMs: 300, maxEpisodeMs: 1_000, minGapMs: 50, maxGapMs: 300 },
+      { sessions: true, gossip: true, keys: 2, clients: 4, opsPerClient: 80, replication: { defaults: { fallbackAfterMs: 150 } } },
+    );
+    expect(bad).toBe('');
   });
 
   simIt('partitions, kills, restart-empty, pauses and grudges over a network that duplicates, reorders and loses: no violation', 7_000, async (first) => {
-    const bad: string[] = [];
-    for (let seed = first; seed < first + FUZZ_SEEDS; seed++) {
-      const schedule = generateSchedule({ seed, nodes: ['n1', 'n2', 'n3', 'n4', 'n5'], durationMs: 3_000, kinds: ['partition', 'kill', 'restart-empty', 'pause', 'grudge'], minEpisodeMs: 200, maxEpisodeMs: 1_000, minGapMs: 20, maxGapMs: 200 });
-      const run = await runWorkload({
-        seed,
-        sessions: true,
-        gossip: true,
-        keys: 2,
-        clients: 4,
-        opsPerClient: 80,
-        network: { latency: { kind: 'uniform', minMs: 1, maxMs: 30 }, duplicateProbability: 0.2, reorderProbability: 0.2, reorderWindowMs: 30, lossProbability: 0.02 },
-        faults: schedule.faults,
-        replication: { defaults: { fallbackAfterMs: 100 }, handoffIntervalMs: 200 },
-      });
-      const result = check({ history: run.history.entries(), final: run.final, wipes: run.wipes });
-      await run.cluster.stop();
-      if (result.violations.length > 0) bad.push(`[seed ${seed}]\n${formatSchedule(schedule)}\n${formatViolations(result)}`);
-    }
-    expect(bad.slice(0, 2).join('\n\n'), `${bad.length} bad seeds`).toBe('');
+    const bad = await fuzz(
+      first,
+      { nodes: FIVE, durationMs: 3_000, kinds: EVERY_NODE_FAULT, minEpisodeMs: 200, maxEpisodeMs: 1_000, minGapMs: 20, maxGapMs: 200 },
+      { sessions: true, gossip: true, keys: 2, clients: 4, opsPerClient: 80, network: ROUGH_NETWORK, replication: { defaults: { fallbackAfterMs: 100 }, handoffIntervalMs: 200 } },
+    );
+    expect(bad).toBe('');
   });
 
   // R = W = 1 on 7 nodes: a coordinator that is a replica answers from its own store at once, so
   // a session's put and its next get can share one timestamp (this found a checker bug, fixed).
   simIt('R = W = 1 on 7 nodes, all fault kinds over a lossy, duplicating network: no violation', 7_000, async (first) => {
-    const bad: string[] = [];
     const nodes = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7'];
-    for (let seed = first; seed < first + FUZZ_SEEDS; seed++) {
-      const schedule = generateSchedule({ seed, nodes, durationMs: 3_000, kinds: ['partition', 'kill', 'restart-empty', 'pause', 'grudge'], minEpisodeMs: 200, maxEpisodeMs: 1_200, minGapMs: 20, maxGapMs: 200 });
-      const run = await runWorkload({
-        seed,
+    const bad = await fuzz(
+      first,
+      { nodes, durationMs: 3_000, kinds: EVERY_NODE_FAULT, minEpisodeMs: 200, maxEpisodeMs: 1_200, minGapMs: 20, maxGapMs: 200 },
+      {
         nodes: nodes.length,
         sessions: true,
         gossip: true,
         keys: 3,
         clients: 4,
         opsPerClient: 80,
-        network: { latency: { kind: 'uniform', minMs: 1, maxMs: 30 }, duplicateProbability: 0.1, reorderProbability: 0.2, reorderWindowMs: 30, lossProbability: 0.02 },
-        faults: schedule.faults,
+        network: { ...ROUGH_NETWORK, duplicateProbability: 0.1 },
         replication: { defaults: { r: 1, w: 1, fallbackAfterMs: 100 }, handoffIntervalMs: 200, handoffBatchSize: 2, hintTtlMs: 400 },
-      });
-      const result = check({ history: run.history.entries(), final: run.final, wipes: run.wipes });
-      await run.cluster.stop();
-      if (result.violations.length > 0) bad.push(`[seed ${seed}]\n${formatSchedule(schedule)}\n${formatViolations(result)}`);
-    }
-    expect(bad.slice(0, 2).join('\n\n'), `${bad.length} bad seeds`).toBe('');
+      },
+    );
+    expect(bad).toBe('');
   });
 });
