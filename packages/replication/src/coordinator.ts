@@ -33,7 +33,7 @@ import { placeReplicas, type ReplicaTarget } from './placement.ts';
 import { type CoordinatorStats, type GetReply, isKvRequest, type KvOptions, type KvRequest, type PutReply, type StatsRequest, type StorageReply } from './protocol.ts';
 import { type QuorumSpec, ReadQuorum, WriteQuorum } from './quorum.ts';
 import { Reachability } from './reachability.ts';
-import { isRing, partitionOf, type Ring } from './ring.ts';
+import { isRing, partitionOf, type Ring, ringNodes } from './ring.ts';
 import { type RingUpdated, savedRing } from './ring-keeper.ts';
 import { STORAGE_PATH, storageRef } from './storage.ts';
 import { isStoredClock, type StoredClock } from './store.ts';
@@ -255,9 +255,11 @@ function startWrite(state: CoordinatorState, ctx: ActorContext<CoordinatorMessag
   }
   const own = targets.splice(self, 1)[0]!;
   targets.unshift(own);
-  if (targets.length < s.w) {
+  // During a ring change, one more acknowledgement per pending replica (transfer-plan.ts).
+  const w = s.w + place.pending.length;
+  if (targets.length < w) {
     // Nothing stored yet: the write certainly did not happen.
-    return ctx.tell(msg.replyTo, fail('QUORUM_NOT_MET', `only ${targets.length} replicas are reachable (sloppy quorum ${s.sloppy ? 'on' : 'off'}), W is ${s.w}`, 'failed', targets.map((t) => t.node)));
+    return ctx.tell(msg.replyTo, fail('QUORUM_NOT_MET', `only ${targets.length} replicas are reachable (sloppy quorum ${s.sloppy ? 'on' : 'off'}), W is ${w}`, 'failed', targets.map((t) => t.node)));
   }
   const hasFallback = targets.some((t) => t.hintFor !== undefined);
   state.counts.puts++;
@@ -273,7 +275,7 @@ function startWrite(state: CoordinatorState, ctx: ActorContext<CoordinatorMessag
     spares: spares.filter((n) => n !== ctx.nodeName),
     quorum: new WriteQuorum(
       targets.map((t) => t.node),
-      s.w,
+      w,
     ),
     sloppy: s.sloppy,
     fallbackAfterMs: fallbackDelayMs(s),
@@ -361,7 +363,9 @@ function startRead(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage
   const key = storeKey(msg.bucket, msg.key);
   const partition = partitionOf(state.ring, key);
   const place = placeReplicas(state.ring, partition, s.n, isDown(state, ctx), s.sloppy);
-  const targets = place.targets.map((t) => t.node);
+  // Reads go to the current replicas only: a pending one may not have received the partition yet.
+  const isPending = (node: string | undefined): boolean => node !== undefined && place.pending.includes(node);
+  const targets = place.targets.filter((t) => !isPending(t.node) && !isPending(t.hintFor)).map((t) => t.node);
   if (targets.length < s.r) {
     return ctx.tell(msg.replyTo, fail('QUORUM_NOT_MET', `only ${targets.length} replicas are reachable (sloppy quorum ${s.sloppy ? 'on' : 'off'}), R is ${s.r}`, 'failed', targets));
   }
@@ -407,7 +411,7 @@ function extendRead(state: CoordinatorState, ctx: ActorContext<CoordinatorMessag
   if (!p.isExtended) state.counts.sessionReadsExtended++;
   p.isExtended = true;
   const down = isDown(state, ctx);
-  const nodes = p.sloppy ? state.ring.members.map((m) => m.node) : p.primaries;
+  const nodes = p.sloppy ? ringNodes(state.ring) : p.primaries;
   for (const node of nodes) {
     if (down(node)) continue;
     p.quorum.addTarget(node);

@@ -54,7 +54,7 @@ export {
 } from './dvv.ts';
 export { KvError, type KvErrorCode, type KvOutcome } from './errors.ts';
 export { type Completion, formatContext, formatDot, formatEntry, type HistoryEntry, HistoryRecorder, type Invocation, type OpKind, type OpResult } from './history.ts';
-export { DEFAULT_HANDOFF, type ReplicationOptions, replicationPlugin, type ResolvedReplicationOptions, useReplication } from './plugin.ts';
+export { DEFAULT_HANDOFF, DEFAULT_TRANSFER, type ReplicationOptions, replicationPlugin, type ResolvedReplicationOptions, useReplication } from './plugin.ts';
 export {
   type GetOk,
   type GetReply,
@@ -75,8 +75,10 @@ export {
 } from './protocol.ts';
 export { type QuorumSpec, ReadQuorum, WriteQuorum } from './quorum.ts';
 export {
+  beginChange,
   createRing,
   DEFAULT_PARTITION_COUNT,
+  finishChange,
   isRing,
   joinRing,
   keyHash,
@@ -87,11 +89,32 @@ export {
   preferenceList,
   type Ring,
   RingError,
+  type RingErrorCode,
   type RingMember,
   ringMoves,
+  ringNodes,
+  type RingTarget,
+  reassignClaimant,
+  settledRing,
   shares,
 } from './ring.ts';
-export { RING_PATH, type RingChange, type RingChangeReply, ringKeeperActor, type RingMessage, ringRef, type RingUpdated } from './ring-keeper.ts';
+export {
+  RING_PATH,
+  type RingChange,
+  type RingChangeReply,
+  ringKeeperActor,
+  type RingKeeperProps,
+  type RingMessage,
+  ringRef,
+  type RingSettled,
+  type RingUpdated,
+  type TransferConfig,
+  type TransferStatus,
+} from './ring-keeper.ts';
+export { RingAdmin, type RingAdminOptions } from './ring-admin.ts';
+export { droppedPartitions, holdsPartition, pendingReplicas, planTransfers, type Transfer } from './transfer-plan.ts';
+export { type Batch, type BatchLimits, decodeBatch, readBatch } from './transfer-batch.ts';
+export { type Finished, type Pull, Receiver, type ReceiverConfig, type ReceiverProgress } from './transfer-receiver.ts';
 export { type Hint, type HintStore, openHints } from './hints.ts';
 export { type Placement, placeReplicas, type ReplicaTarget } from './placement.ts';
 export { Reachability } from './reachability.ts';

@@ -9,6 +9,7 @@
  * change (principle 7).
  */
 import type { Ring } from './ring.ts';
+import { pendingReplicas } from './transfer-plan.ts';
 
 /** One replica a request goes to. */
 export interface ReplicaTarget {
@@ -21,7 +22,15 @@ export interface ReplicaTarget {
 export interface Placement {
   /** The first N distinct nodes clockwise from the key's partition. */
   readonly primaries: readonly string[];
-  /** Reachable primaries in order, then (sloppy) one fallback per unreachable primary, in order. */
+  /**
+   * While a ring change is in progress, the key's new replicas that are not primaries yet: they
+   * take writes too, and a write waits for as many more acknowledgements (transfer-plan.ts).
+   */
+  readonly pending: readonly string[];
+  /**
+   * Reachable primaries in order, reachable pending replicas, then (sloppy) one fallback per
+   * unreachable primary or pending replica, in order.
+   */
   readonly targets: readonly ReplicaTarget[];
   /** Further reachable nodes clockwise, unused by `targets`, in order (at most N of them). */
   readonly spares: readonly string[];
@@ -35,13 +44,14 @@ export interface Placement {
  */
 export function placeReplicas(ring: Ring, partition: number, n: number, isDown: (node: string) => boolean, sloppy: boolean): Placement {
   const q = ring.partitionCount;
+  const pending = pendingReplicas(ring, partition, n);
   const primaries: string[] = [];
   const others: string[] = [];
   const seen = new Set<string>();
   // Enough reachable non-primaries for every down primary and N spares, or every member seen: the
   // walk stops there, so its cost does not grow with the cluster (nor walk all Q partitions of a
   // ring with no node to spare).
-  let wanted = n;
+  let wanted = n + pending.filter(isDown).length;
   const members = ring.members.length;
   for (let i = 0; i < q && seen.size < members; i++) {
     const owner = ring.owners[(partition + i) % q]!;
@@ -50,18 +60,19 @@ export function placeReplicas(ring: Ring, partition: number, n: number, isDown: 
     if (primaries.length < n) {
       primaries.push(owner);
       if (isDown(owner)) wanted++;
-    } else if (!isDown(owner)) {
+    } else if (!isDown(owner) && !pending.includes(owner)) {
       others.push(owner);
       if (others.length >= wanted) break;
     }
   }
-  const targets: ReplicaTarget[] = primaries.filter((p) => !isDown(p)).map((node) => ({ node }));
+  const replicas = [...primaries, ...pending];
+  const targets: ReplicaTarget[] = replicas.filter((p) => !isDown(p)).map((node) => ({ node }));
   let used = 0;
   if (sloppy) {
-    for (const p of primaries) {
+    for (const p of replicas) {
       if (!isDown(p) || used >= others.length) continue;
       targets.push({ node: others[used++]!, hintFor: p });
     }
   }
-  return { primaries, targets, spares: others.slice(used, used + n) };
+  return { primaries, pending, targets, spares: others.slice(used, used + n) };
 }

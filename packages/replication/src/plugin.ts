@@ -5,7 +5,7 @@
 import { definePlugin, InvalidArgumentError, type PluginSpec } from '@starling/actors';
 import { coordinatorActor, DEFAULT_REPLICATION, MAX_TIMEOUT_MS, MIN_FALLBACK_MS, type ReplicationDefaults } from './coordinator.ts';
 import { createRing, DEFAULT_PARTITION_COUNT } from './ring.ts';
-import { ringKeeperActor } from './ring-keeper.ts';
+import { ringKeeperActor, type TransferConfig } from './ring-keeper.ts';
 import { type HandoffConfig, storageActor } from './storage.ts';
 import type { StoreKind } from './store.ts';
 
@@ -34,6 +34,21 @@ export interface ReplicationOptions {
   readonly handoffIntervalMs?: number;
   /** Hints sent to one primary per round, at most. Default 64. */
   readonly handoffBatchSize?: number;
+  /**
+   * The nodes of the first ring. Default: every node of the cluster. Other nodes run (gossip,
+   * coordinators) and own nothing until they join (`RingAdmin.join`).
+   */
+  readonly ringMembers?: readonly string[];
+  /** Partitions a node pulls at once during a ring change, at most. Default 2 (Riak's handoff_concurrency). */
+  readonly transferConcurrency?: number;
+  /** Keys per batch of a moving partition, at most. Default 512. */
+  readonly transferBatchKeys?: number;
+  /** Bytes per batch of a moving partition, at most. Default 262 144 (256 KiB, a quarter of the message limit). */
+  readonly transferBatchBytes?: number;
+  /** A pull unanswered this long is asked again (backing off to 8 times this), in ms. Default 2 000. */
+  readonly transferRetryMs?: number;
+  /** Time between rounds that start pulls and hand a leaving node's hints over, in ms. Default 200. */
+  readonly transferTickMs?: number;
 }
 
 /** Options after validation. */
@@ -44,13 +59,30 @@ export interface ResolvedReplicationOptions {
   readonly store: StoreKind;
   readonly ringGossipIntervalMs: number;
   readonly handoff: HandoffConfig;
+  readonly ringMembers: readonly string[] | undefined;
+  readonly transfer: TransferConfig;
 }
 
 /** Handoff defaults: hints kept an hour, rounds every second, 64 hints per primary per round. */
 export const DEFAULT_HANDOFF: HandoffConfig = { hintTtlMs: 3_600_000, handoffIntervalMs: 1_000, handoffBatchSize: 64 };
 
 const KNOBS = ['n', 'r', 'w', 'timeoutMs', 'fallbackAfterMs', 'sloppy'] as const;
-const OPTIONS = ['defaults', 'buckets', 'partitionCount', 'store', 'ringGossipIntervalMs', 'hintTtlMs', 'handoffIntervalMs', 'handoffBatchSize'];
+const OPTIONS = [
+  'defaults',
+  'buckets',
+  'partitionCount',
+  'store',
+  'ringGossipIntervalMs',
+  'hintTtlMs',
+  'handoffIntervalMs',
+  'handoffBatchSize',
+  'ringMembers',
+  'transferConcurrency',
+  'transferBatchKeys',
+  'transferBatchBytes',
+  'transferRetryMs',
+  'transferTickMs',
+];
 
 function settings(name: string, raw: unknown): Partial<ReplicationDefaults> {
   if (raw === undefined) return {};
@@ -92,8 +124,25 @@ function resolveOptions(raw: unknown): ResolvedReplicationOptions {
     handoffIntervalMs: positive('handoffIntervalMs', o.handoffIntervalMs, DEFAULT_HANDOFF.handoffIntervalMs, false),
     handoffBatchSize: positive('handoffBatchSize', o.handoffBatchSize, DEFAULT_HANDOFF.handoffBatchSize, true),
   };
-  return { defaults, buckets, partitionCount, store, ringGossipIntervalMs, handoff };
+  const ringMembers = o.ringMembers;
+  if (ringMembers !== undefined && (!Array.isArray(ringMembers) || ringMembers.length === 0 || !ringMembers.every((m) => typeof m === 'string' && m.length > 0) || new Set(ringMembers).size !== ringMembers.length)) {
+    throw new InvalidArgumentError('INVALID_CONFIG', `replication.ringMembers must be a non-empty list of distinct node names, got ${JSON.stringify(ringMembers)}`);
+  }
+  // Moves keep as many replicas as the most replicated bucket has.
+  const n = Math.max(defaults.n, ...Object.values(buckets).map((b) => b.n ?? defaults.n));
+  const transfer: TransferConfig = {
+    n,
+    concurrency: positive('transferConcurrency', o.transferConcurrency, DEFAULT_TRANSFER.concurrency, true),
+    maxKeys: positive('transferBatchKeys', o.transferBatchKeys, DEFAULT_TRANSFER.maxKeys, true),
+    maxBytes: positive('transferBatchBytes', o.transferBatchBytes, DEFAULT_TRANSFER.maxBytes, true),
+    retryAfterMs: positive('transferRetryMs', o.transferRetryMs, DEFAULT_TRANSFER.retryAfterMs, false),
+    tickMs: positive('transferTickMs', o.transferTickMs, DEFAULT_TRANSFER.tickMs, false),
+  };
+  return { defaults, buckets, partitionCount, store, ringGossipIntervalMs, handoff, ringMembers, transfer };
 }
+
+/** Transfer defaults (N comes from the buckets): 2 partitions at once, batches of 512 keys or 256 KiB, a pull asked again after 2 s, rounds every 200 ms. */
+export const DEFAULT_TRANSFER: Omit<TransferConfig, 'n'> = { concurrency: 2, maxKeys: 512, maxBytes: 262_144, retryAfterMs: 2_000, tickMs: 200 };
 
 function positive(name: string, raw: unknown, fallback: number, isInteger: boolean): number {
   if (raw === undefined) return fallback;
@@ -116,13 +165,16 @@ export const replicationPlugin = definePlugin<ResolvedReplicationOptions>({
   actors: [storageActor, coordinatorActor, ringKeeperActor],
   options: resolveOptions,
   setup(ctx) {
+    const members = ctx.options.ringMembers ?? ctx.clusterNodes;
+    for (const m of members) if (!ctx.clusterNodes.includes(m)) throw new InvalidArgumentError('INVALID_CONFIG', `replication.ringMembers names ${m}, which is not a node of the cluster`);
     const ring = createRing(
-      ctx.clusterNodes.map((node) => ({ node, weight: 1 })),
+      members.map((node) => ({ node, weight: 1 })),
       { partitionCount: Math.max(ctx.options.partitionCount, ctx.clusterNodes.length) },
     );
-    ctx.spawn('system', storageActor, { store: ctx.options.store, ring, ...ctx.options.handoff }, { name: 'storage' });
+    const { transfer } = ctx.options;
+    ctx.spawn('system', storageActor, { store: ctx.options.store, ring, transferN: transfer.n, ...ctx.options.handoff }, { name: 'storage' });
     ctx.spawn('system', coordinatorActor, { ring, defaults: ctx.options.defaults, buckets: ctx.options.buckets }, { name: 'coordinator' });
-    ctx.spawn('system', ringKeeperActor, { ring, gossipIntervalMs: ctx.options.ringGossipIntervalMs }, { name: 'ring' });
+    ctx.spawn('system', ringKeeperActor, { ring, gossipIntervalMs: ctx.options.ringGossipIntervalMs, store: ctx.options.store, transfer }, { name: 'ring' });
   },
 });
 

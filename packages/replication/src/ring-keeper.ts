@@ -1,47 +1,216 @@
 /**
- * `/system/ring`: each node's copy of the ring (principle 7). The ring changes only by an explicit
- * join or leave, which only the claimant named in the ring commits (another node forwards the
- * change to it; while the claimant is unreachable the change waits, so two rings of one version
- * never exist). A committed ring spreads by gossip: every `ringGossipIntervalMs` each node sends
- * its ring to one random member, and a node adopts any valid ring with a higher version, then
- * tells its coordinator.
+ * `/system/ring`: each node's copy of the ring (principle 7), and the moves of a ring change.
  *
- * Moving data to new owners when the ring changes is the transfer's job (a later issue); until
- * then a change re-routes requests without moving what is stored.
+ * Changes. A join or leave asked of any node is held there and sent to the claimant named in the
+ * ring, again every gossip round until it answers: a change asked while the claimant is
+ * unreachable waits and completes once it is reachable. Only the claimant commits, one change at a
+ * time, in two steps (Riak's pending ownership): first a ring whose `next` says where the change
+ * leads; then, once every node that receives a partition has confirmed all of it and every
+ * leaving node has handed its hints over, `next` as the ring. Each committed ring goes to every
+ * node at once and spreads by gossip (each node sends its ring to one random node every
+ * `ringGossipIntervalMs`); a node adopts any valid ring of a higher version. Making another node
+ * the claimant is an operator's explicit action (`ring-reassign`).
+ *
+ * Moves (transfer-plan.ts says what moves; transfer-receiver.ts paces it): the receiving node
+ * pulls each partition from its sender in batches, one batch per partition on its way, a few
+ * partitions at a time, and keeps its cursor with the data. The sender serves pulls from its
+ * store without any state of its own, so a restarted sender just goes on. While a change is in
+ * progress writes go to old and new replicas and reads to the old ones (coordinator.ts); a node
+ * drops a partition only when it adopts the ring that ends the change, which the claimant commits
+ * only after every receiver confirmed.
+ *
+ * The store and hint store live on the node's disk area (principle 8), shared with
+ * `/system/storage` on the same node: this actor reads them to serve pulls, merges received
+ * batches into the store, and drops moved partitions.
  */
 import { type ActorContext, type ActorRef, defineActor, isActorRef, selectActor, StarlingError } from '@starling/actors';
 import { COORDINATOR_PATH } from './coordinator.ts';
-import { isRing, joinRing, leaveRing, type Ring, type RingMember } from './ring.ts';
+import { sync } from './dvv.ts';
+import { type HintStore, openHints } from './hints.ts';
+import type { StorageReply, StorageRequest } from './protocol.ts';
+import {
+  beginChange,
+  finishChange,
+  isRing,
+  partitionOf,
+  preferenceList,
+  reassignClaimant,
+  type Ring,
+  type RingChange,
+  ringNodes,
+  settledRing,
+} from './ring.ts';
 import { savedRing, saveRing } from './ring-disk.ts';
+import { STORAGE_PATH } from './storage.ts';
+import { openStore, type Store, type StoreKind } from './store.ts';
+import { type BatchLimits, decodeBatch, readBatch } from './transfer-batch.ts';
+import { droppedPartitions, holdsPartition, planTransfers } from './transfer-plan.ts';
+import { type Finished, type Pull, Receiver, type ReceiverConfig, type ReceiverProgress } from './transfer-receiver.ts';
 
 /** Where the ring keeper lives on every node. */
 export const RING_PATH = '/system/ring';
 
-/** A ring change, as a client asks for it. */
-export type RingChange = { readonly kind: 'join'; readonly member: RingMember } | { readonly kind: 'leave'; readonly node: string };
+export type { RingChange };
 
-/** The answer to a change: the committed ring's version, or why not. */
+/** The answer to a change: the version that committed it, or why not. */
 export type RingChangeReply = { readonly type: 'ring-committed'; readonly version: number } | { readonly type: 'ring-refused'; readonly code: string; readonly message: string };
+
+/** The answer to `ring-await`: the first ring at or past the version asked for with no change in progress. */
+export interface RingSettled {
+  readonly type: 'ring-settled';
+  readonly ring: Ring;
+}
+
+/** A node's view of ring changes and their moves: counters since the actor started, and the change in progress. */
+export interface TransferStatus {
+  readonly type: 'ring-status';
+  readonly node: string;
+  readonly ringVersion: number;
+  /** True while this node's ring has a change in progress. */
+  readonly isChanging: boolean;
+  /** Partitions this node still has to receive for the change in progress. */
+  readonly partitionsPending: number;
+  /** Partitions being pulled right now. */
+  readonly partitionsActive: number;
+  readonly partitionsReceived: number;
+  readonly keysReceived: number;
+  /** Packed bytes of the batches merged (transfer-batch.ts). */
+  readonly bytesReceived: number;
+  readonly batchesServed: number;
+  readonly keysSent: number;
+  readonly bytesSent: number;
+  readonly partitionsDropped: number;
+  readonly keysDropped: number;
+  /** Hints a leaving node handed to another node. */
+  readonly hintsRehomed: number;
+  /** How long the last change this node saw took, from adopting its start to adopting its end, in ms. */
+  readonly lastChangeMs: number | undefined;
+  /** Batches refused (malformed, or keys outside their partition). */
+  readonly batchesRefused: number;
+  /** Partitions this node held without being their replica (late writes, expired hints), handed to their replicas and dropped. */
+  readonly strayPartitionsDropped: number;
+  readonly malformedMessages: number;
+}
 
 /** What the ring keeper accepts. */
 export type RingMessage =
   | { readonly type: 'ring-get'; readonly replyTo: ActorRef<{ readonly type: 'ring'; readonly ring: Ring }> }
+  /** An operator's change: answered once the claimant committed its start. */
   | { readonly type: 'ring-change'; readonly change: RingChange; readonly replyTo: ActorRef<RingChangeReply> }
+  /** An operator's action: make this node the claimant. */
+  | { readonly type: 'ring-reassign'; readonly replyTo: ActorRef<RingChangeReply> }
+  | { readonly type: 'ring-await'; readonly version: number; readonly replyTo: ActorRef<RingSettled> }
+  | { readonly type: 'ring-status'; readonly replyTo: ActorRef<TransferStatus> }
+  /** Between keepers: a change sent to the claimant (repeated until answered). */
+  | { readonly type: 'ring-commit'; readonly id: string; readonly change: RingChange; readonly from: string; readonly hops: number }
+  | { readonly type: 'ring-commit-answer'; readonly id: string; readonly reply: RingChangeReply }
+  /** Between keepers: a node received everything it had to for the change begun at `since` (and, leaving, handed its hints over). */
+  | { readonly type: 'ring-ready'; readonly since: number; readonly node: string }
+  | { readonly type: 'ring-pull'; readonly reqId: string; readonly partition: number; readonly after: string | null; readonly replyTo: ActorRef<RingMessage> }
+  | {
+      readonly type: 'ring-batch';
+      readonly reqId: string;
+      readonly partition: number;
+      readonly from: string;
+      readonly data: Uint8Array;
+      readonly lastKey: string | null;
+      readonly isLast: boolean;
+    }
   /** Gossip: another node's ring. */
   | { readonly type: 'ring-state'; readonly ring: Ring }
-  | { readonly type: 'ring-gossip-tick' };
+  | { readonly type: 'ring-gossip-tick'; readonly token: string }
+  | { readonly type: 'ring-transfer-tick'; readonly token: string }
+  /** Acknowledgements of hints a leaving node hands over. */
+  | Extract<StorageReply, { type: 'st-written' }>;
 
-/** What the coordinator on the same node hears when the ring changes. */
+/** What the coordinator and the storage actor on the same node hear when the ring changes. */
 export interface RingUpdated {
   readonly type: 'ring-updated';
   readonly ring: Ring;
 }
 
+/** How moves run. */
+export interface TransferConfig extends ReceiverConfig, BatchLimits {
+  /** Replicas per partition the moves keep (the largest N the buckets use). */
+  readonly n: number;
+  /** Time between rounds that start pulls and hand hints over, in ms. */
+  readonly tickMs: number;
+}
+
+/** The ring keeper's props. */
+export interface RingKeeperProps {
+  readonly ring: Ring;
+  readonly gossipIntervalMs: number;
+  readonly store: StoreKind;
+  readonly transfer: TransferConfig;
+}
+
+interface Counters {
+  partitionsReceived: number;
+  keysReceived: number;
+  bytesReceived: number;
+  batchesServed: number;
+  keysSent: number;
+  bytesSent: number;
+  partitionsDropped: number;
+  keysDropped: number;
+  hintsRehomed: number;
+  batchesRefused: number;
+  strayPartitionsDropped: number;
+}
+
 interface RingState {
   ring: Ring;
   readonly gossipIntervalMs: number;
+  readonly transfer: TransferConfig;
+  readonly store: Store;
+  readonly hints: HintStore;
+  /** Drawn at each start: timer messages and pull ids of an earlier start never match. */
+  readonly token: string;
+  /** Changes asked of this node, by id, until the claimant answers. */
+  readonly asked: Map<string, { readonly change: RingChange; readonly replyTo: ActorRef<RingChangeReply> }>;
+  nextAsk: number;
+  /** Claimant: nodes ready for the change in progress. */
+  readonly ready: Set<string>;
+  receiver: Receiver | undefined;
+  /** Sender: a sorted snapshot of the keys of each partition being pulled. */
+  readonly serving: Map<number, { readonly keys: string[]; usedAtMs: number }>;
+  /** Hints a leaving node sent to their new holder, by revision. */
+  readonly rehoming: Map<number, { readonly owner: string; readonly key: string; readonly sentAtMs: number }>;
+  readonly waiters: { readonly version: number; readonly replyTo: ActorRef<RingSettled> }[];
+  /** Stray data on its way to its replicas (one partition at a time). */
+  sweep:
+    | {
+        readonly partition: number;
+        readonly keys: string[];
+        /** Keys before this index are confirmed. */
+        next: number;
+        /** The batch on its way. */
+        chunk: string[];
+        /** The clock sent for each key: the partition is dropped only if none changed since. */
+        readonly sent: Map<string, unknown>;
+        readonly awaiting: Set<string>;
+        sentAtMs: number;
+      }
+    | undefined;
+  /** Nodes that left: they still hear the ring by gossip (a leaver must learn that it left). */
+  readonly former: Set<string>;
+  changeStartedAtMs: number | undefined;
+  lastChangeMs: number | undefined;
+  readonly counters: Counters;
   malformedMessages: number;
 }
+
+/** Change ids the claimant committed, on its disk (a repeated ask is answered, never applied twice). */
+const COMMITTED_AREA = 'starling.ring.committed';
+const PROGRESS_AREA = 'starling.transfer';
+/** Committed change ids kept, at most. */
+const COMMITTED_KEPT = 1_024;
+/** A partition snapshot unused this long is forgotten by its sender, in ms. */
+const SNAPSHOT_IDLE_MS = 30_000;
+/** Waiters kept per node, at most (a flood of asks cannot grow memory without bound). */
+const MAX_WAITERS = 1_024;
+const MAX_HOPS = 2;
 
 function isChange(x: unknown): x is RingChange {
   const c = x as RingChange;
@@ -50,69 +219,487 @@ function isChange(x: unknown): x is RingChange {
   return c.kind === 'join' && typeof c.member === 'object' && c.member !== null && typeof c.member.node === 'string' && typeof c.member.weight === 'number';
 }
 
+function isWellFormed(msg: RingMessage): boolean {
+  switch (msg.type) {
+    case 'ring-get':
+    case 'ring-reassign':
+    case 'ring-status':
+      return isActorRef(msg.replyTo);
+    case 'ring-change':
+      return isActorRef(msg.replyTo) && isChange(msg.change);
+    case 'ring-await':
+      return isActorRef(msg.replyTo) && Number.isSafeInteger(msg.version);
+    case 'ring-commit':
+      return typeof msg.id === 'string' && isChange(msg.change) && typeof msg.from === 'string' && Number.isSafeInteger(msg.hops);
+    case 'ring-commit-answer':
+      return typeof msg.id === 'string' && typeof msg.reply === 'object' && msg.reply !== null;
+    case 'ring-ready':
+      return Number.isSafeInteger(msg.since) && typeof msg.node === 'string';
+    case 'ring-pull':
+      return typeof msg.reqId === 'string' && Number.isSafeInteger(msg.partition) && (msg.after === null || typeof msg.after === 'string') && isActorRef(msg.replyTo);
+    case 'ring-batch':
+      return (
+        typeof msg.reqId === 'string' &&
+        Number.isSafeInteger(msg.partition) &&
+        typeof msg.from === 'string' &&
+        (msg.lastKey === null || typeof msg.lastKey === 'string') &&
+        typeof msg.isLast === 'boolean'
+      );
+    case 'ring-state':
+      return isRing(msg.ring);
+    case 'st-written':
+      return typeof msg.reqId === 'string' && typeof msg.node === 'string';
+    case 'ring-gossip-tick':
+    case 'ring-transfer-tick':
+      return typeof msg.token === 'string';
+    default:
+      return false;
+  }
+}
+
+function publish(ctx: ActorContext<RingMessage>, data: Record<string, unknown>): void {
+  ctx.publish('starling.ring', data);
+}
+
+/** Every node the ring goes to: its nodes and those that left, but this one. */
+function peers(state: RingState, ctx: ActorContext<RingMessage>): string[] {
+  const out = new Set(ringNodes(state.ring));
+  for (const n of state.former) out.add(n);
+  out.delete(ctx.nodeName);
+  return [...out];
+}
+
+// -------------------------------------------------------------------------------------------------
+// Adopting a ring
+
 function adopt(state: RingState, ring: Ring, ctx: ActorContext<RingMessage>): void {
+  const before = state.ring;
   state.ring = ring;
   saveRing(ctx.disk, ring);
-  ctx.tell(selectActor<RingUpdated>(ctx.nodeName, COORDINATOR_PATH), { type: 'ring-updated', ring });
+  const updated: RingUpdated = { type: 'ring-updated', ring };
+  ctx.tell(selectActor<RingUpdated>(ctx.nodeName, COORDINATOR_PATH), updated);
+  ctx.tell(selectActor<RingUpdated>(ctx.nodeName, STORAGE_PATH), updated);
+  for (const node of ringNodes(before)) if (!ringNodes(ring).includes(node)) state.former.add(node);
+  for (const node of ringNodes(ring)) state.former.delete(node);
+  // Safe: a ring that ends a change is committed only after every receiver confirmed its partitions.
+  for (const p of droppedPartitions(before, ring, state.transfer.n, ctx.nodeName)) {
+    state.counters.keysDropped += state.store.drop(p);
+    state.counters.partitionsDropped++;
+  }
+  if (before.next?.since !== ring.next?.since) state.ready.clear();
+  if (ring.next !== undefined) {
+    if (state.receiver?.version !== ring.next.since) startReceiving(state, ring, ctx);
+  } else {
+    state.receiver = undefined;
+    ctx.disk.area<ReceiverProgress>(PROGRESS_AREA).delete('progress');
+    if (state.changeStartedAtMs !== undefined) {
+      state.lastChangeMs = ctx.now() - state.changeStartedAtMs;
+      state.changeStartedAtMs = undefined;
+      publish(ctx, { kind: 'change-finished', version: ring.version, durationMs: state.lastChangeMs });
+    }
+  }
+  for (let i = state.waiters.length - 1; i >= 0; i--) {
+    const w = state.waiters[i]!;
+    if (ring.next === undefined && ring.version >= w.version) {
+      ctx.tell(w.replyTo, { type: 'ring-settled', ring });
+      state.waiters.splice(i, 1);
+    }
+  }
+}
+
+function startReceiving(state: RingState, ring: Ring, ctx: ActorContext<RingMessage>): void {
+  const since = ring.next!.since;
+  const incoming = planTransfers(ring, state.transfer.n).filter((t) => t.to === ctx.nodeName);
+  const saved = ctx.disk.area<ReceiverProgress>(PROGRESS_AREA).get('progress');
+  state.receiver = new Receiver(since, incoming, state.transfer, state.token, saved);
+  state.changeStartedAtMs ??= ctx.now();
+  publish(ctx, { kind: 'change-started', version: ring.version, since, incoming: incoming.length });
+  pullDue(state, ctx);
+  reportIfReady(state, ctx);
+}
+
+/** Sends a ring this node committed to every node at once, rather than waiting for gossip. */
+function broadcast(state: RingState, ctx: ActorContext<RingMessage>, also: readonly string[] = []): void {
+  const to = new Set([...peers(state, ctx), ...also]);
+  to.delete(ctx.nodeName);
+  for (const node of to) ctx.tell(ringRef(node), { type: 'ring-state', ring: state.ring });
+}
+
+// -------------------------------------------------------------------------------------------------
+// The claimant
+
+function committedIds(ctx: ActorContext<RingMessage>): Map<string, number> {
+  const area = ctx.disk.area<Map<string, number>>(COMMITTED_AREA);
+  let ids = area.get('ids');
+  if (ids === undefined) {
+    ids = new Map();
+    area.set('ids', ids);
+  }
+  return ids;
+}
+
+/** A change already reflected by the settled ring (asked again after a claimant lost its memory of it), if so the version. */
+function alreadyDone(ring: Ring, change: RingChange): boolean {
+  const settled = settledRing(ring);
+  if (change.kind === 'join') return settled.members.some((m) => m.node === change.member.node && m.weight === change.member.weight);
+  return !settled.members.some((m) => m.node === change.node) && ring.members.some((m) => m.node === change.node);
+}
+
+function onCommit(state: RingState, msg: Extract<RingMessage, { type: 'ring-commit' }>, ctx: ActorContext<RingMessage>): void {
+  const answer = (reply: RingChangeReply): void => ctx.tell(ringRef(msg.from), { type: 'ring-commit-answer', id: msg.id, reply });
+  if (state.ring.claimant !== ctx.nodeName) {
+    // A stale view of who the claimant is: pass it on (a bounded number of times; the asker repeats).
+    if (msg.hops < MAX_HOPS) ctx.tell(ringRef(state.ring.claimant), { ...msg, hops: msg.hops + 1 });
+    return;
+  }
+  const ids = committedIds(ctx);
+  const version = ids.get(msg.id);
+  if (version !== undefined) return answer({ type: 'ring-committed', version });
+  if (alreadyDone(state.ring, msg.change)) return answer({ type: 'ring-committed', version: state.ring.version });
+  // One change at a time: the asker repeats until this one is done.
+  if (state.ring.next !== undefined) return;
+  try {
+    const next = beginChange(state.ring, msg.change, ctx.nodeName);
+    ids.set(msg.id, next.version);
+    for (const id of ids.keys()) {
+      if (ids.size <= COMMITTED_KEPT) break;
+      ids.delete(id);
+    }
+    adopt(state, next, ctx);
+    publish(ctx, { kind: 'change-committed', version: next.version, change: msg.change });
+    broadcast(state, ctx);
+    answer({ type: 'ring-committed', version: next.version });
+    maybeFinish(state, ctx);
+  } catch (err) {
+    if (!(err instanceof StarlingError)) throw err;
+    answer({ type: 'ring-refused', code: String(err.code), message: err.message });
+  }
+}
+
+/** The nodes whose confirmation ends the change in progress: every receiver, and every leaving node (for its hints). */
+function awaited(ring: Ring, n: number): Set<string> {
+  const out = new Set(planTransfers(ring, n).map((t) => t.to));
+  const staying = new Set(ring.next?.members.map((m) => m.node));
+  for (const m of ring.members) if (!staying.has(m.node)) out.add(m.node);
+  return out;
+}
+
+function maybeFinish(state: RingState, ctx: ActorContext<RingMessage>): void {
+  const { ring } = state;
+  if (ring.next === undefined || ring.claimant !== ctx.nodeName) return;
+  for (const node of awaited(ring, state.transfer.n)) if (!state.ready.has(node)) return;
+  const before = ringNodes(ring);
+  adopt(state, finishChange(ring, ctx.nodeName), ctx);
+  // Leavers are no longer ring nodes: they hear it directly.
+  broadcast(state, ctx, before);
+}
+
+// -------------------------------------------------------------------------------------------------
+// Moves
+
+function isLeaving(state: RingState, node: string): boolean {
+  return !settledRing(state.ring).members.some((m) => m.node === node);
+}
+
+/** Tells the claimant this node has all it had to receive (and, leaving, holds no hints), while the change is in progress. */
+function reportIfReady(state: RingState, ctx: ActorContext<RingMessage>): void {
+  const { next } = state.ring;
+  if (next === undefined || state.receiver === undefined || !state.receiver.isDone) return;
+  if (isLeaving(state, ctx.nodeName) && state.hints.count() > 0) return;
+  ctx.tell(ringRef(state.ring.claimant), { type: 'ring-ready', since: next.since, node: ctx.nodeName });
+}
+
+function sendPull(state: RingState, pull: Pull, ctx: ActorContext<RingMessage>): void {
+  ctx.tell(ringRef(pull.from), { type: 'ring-pull', reqId: pull.reqId, partition: pull.partition, after: pull.after, replyTo: ctx.self });
+}
+
+function pullDue(state: RingState, ctx: ActorContext<RingMessage>): void {
+  if (state.receiver === undefined) return;
+  for (const pull of state.receiver.due(ctx.now())) sendPull(state, pull, ctx);
+}
+
+function serve(state: RingState, msg: Extract<RingMessage, { type: 'ring-pull' }>, ctx: ActorContext<RingMessage>): void {
+  const now = ctx.now();
+  let snapshot = state.serving.get(msg.partition);
+  if (snapshot === undefined || msg.after === null) {
+    // A new pass takes a new snapshot: keys written since reach the receiver as writes.
+    snapshot = { keys: state.store.keys(msg.partition).sort(), usedAtMs: now };
+    state.serving.set(msg.partition, snapshot);
+  }
+  snapshot.usedAtMs = now;
+  const batch = readBatch(state.store, msg.partition, snapshot.keys, msg.after, state.transfer);
+  state.counters.batchesServed++;
+  state.counters.keysSent += batch.keys;
+  state.counters.bytesSent += batch.data.length;
+  ctx.tell(msg.replyTo, { type: 'ring-batch', reqId: msg.reqId, partition: msg.partition, from: ctx.nodeName, data: batch.data, lastKey: batch.lastKey, isLast: batch.isLast });
+}
+
+function onBatch(state: RingState, msg: Extract<RingMessage, { type: 'ring-batch' }>, ctx: ActorContext<RingMessage>): void {
+  const receiver = state.receiver;
+  if (receiver === undefined || !receiver.expects(msg.reqId, msg.partition, msg.from)) return;
+  const entries = decodeBatch(msg.data);
+  // Nothing of a bad batch is merged; its pull is asked again when it times out.
+  if (entries === undefined || entries.some(([key]) => partitionOf(state.ring, key) !== msg.partition) || (entries.length > 0 && msg.lastKey !== entries[entries.length - 1]![0])) {
+    state.counters.batchesRefused++;
+    return;
+  }
+  for (const [key, clock] of entries) {
+    const stored = state.store.get(msg.partition, key);
+    state.store.put(msg.partition, key, stored ? sync(stored, clock) : clock);
+  }
+  state.counters.keysReceived += entries.length;
+  state.counters.bytesReceived += msg.data.length;
+  const outcome = receiver.merged(msg.partition, msg.from, { keys: entries.length, bytes: msg.data.length, lastKey: msg.lastKey, isLast: msg.isLast }, ctx.now());
+  ctx.disk.area<ReceiverProgress>(PROGRESS_AREA).set('progress', receiver.progress());
+  if ('next' in outcome) return sendPull(state, outcome.next, ctx);
+  onFinished(state, outcome.finished, ctx);
+  pullDue(state, ctx);
+  reportIfReady(state, ctx);
+}
+
+function onFinished(state: RingState, f: Finished, ctx: ActorContext<RingMessage>): void {
+  state.counters.partitionsReceived++;
+  publish(ctx, { kind: 'partition-received', version: state.ring.version, partition: f.partition, from: f.from, keys: f.keys, bytes: f.bytes, durationMs: f.durationMs });
+}
+
+/**
+ * A node leaving the ring hands its hints over before it goes: each to a node that stays, as a
+ * hint for its owner, or, when the owner is leaving too, as data to the partition's first new
+ * replica. Acknowledged by revision, as handoff is (storage.ts).
+ */
+function rehomeHints(state: RingState, ctx: ActorContext<RingMessage>): void {
+  if (!isLeaving(state, ctx.nodeName) || state.hints.count() === 0) return;
+  const now = ctx.now();
+  const settled = settledRing(state.ring);
+  const staying = new Set(settled.members.map((m) => m.node));
+  let room = state.transfer.maxKeys;
+  for (const [rev, r] of state.rehoming) {
+    if (state.hints.get(r.owner, r.key)?.rev !== rev || now - r.sentAtMs >= state.transfer.retryAfterMs) state.rehoming.delete(rev);
+    else room--;
+  }
+  for (const owner of state.hints.owners()) {
+    for (const h of state.hints.ofOwner(owner, state.transfer.maxKeys)) {
+      if (room <= 0) return;
+      if (state.rehoming.has(h.rev)) continue;
+      const replicas = preferenceList(settled, h.partition, state.transfer.n).filter((n) => n !== ctx.nodeName);
+      const holder = staying.has(owner) ? replicas.find((n) => n !== owner) ?? settled.members.find((m) => m.node !== owner && m.node !== ctx.nodeName)?.node : replicas[0];
+      if (holder === undefined) continue;
+      state.rehoming.set(h.rev, { owner, key: h.key, sentAtMs: now });
+      room--;
+      const write: StorageRequest = {
+        type: 'st-write',
+        reqId: `r${state.token}.${h.rev}`,
+        partition: h.partition,
+        key: h.key,
+        clock: h.clock,
+        ringVersion: state.ring.version,
+        ...(staying.has(owner) ? { hintFor: owner } : {}),
+        replyTo: ctx.self as ActorRef<StorageReply>,
+      };
+      ctx.tell(selectActor<StorageRequest>(holder, STORAGE_PATH), write);
+    }
+  }
+}
+
+function onRehomed(state: RingState, msg: Extract<RingMessage, { type: 'st-written' }>, ctx: ActorContext<RingMessage>): void {
+  const prefix = `r${state.token}.`;
+  if (!msg.reqId.startsWith(prefix)) return;
+  const rev = Number(msg.reqId.slice(prefix.length));
+  const r = state.rehoming.get(rev);
+  if (r === undefined) return;
+  state.rehoming.delete(rev);
+  if (state.hints.remove(r.owner, r.key, rev)) state.counters.hintsRehomed++;
+  if (state.hints.count() === 0) reportIfReady(state, ctx);
+}
+
+// -------------------------------------------------------------------------------------------------
+// Strays
+
+/**
+ * Data this node holds for a partition it is not a replica of, with no change in progress: a
+ * write from a coordinator with an older ring that landed after the move, or expired hints moved
+ * into the store. It goes to the partition's replicas, a batch at a time, each batch confirmed by
+ * all of them; the partition is dropped once every key was confirmed and none changed since.
+ */
+function sweepStrays(state: RingState, ctx: ActorContext<RingMessage>): void {
+  const now = ctx.now();
+  const { n, maxKeys, retryAfterMs } = state.transfer;
+  let sweep = state.sweep;
+  if (sweep === undefined) {
+    if (state.ring.next !== undefined) return;
+    const partition = state.store.partitions().find((p) => !holdsPartition(state.ring, p, n, ctx.nodeName));
+    if (partition === undefined) return;
+    sweep = state.sweep = { partition, keys: state.store.keys(partition).sort(), next: 0, sent: new Map(), awaiting: new Set(), sentAtMs: now, chunk: [] };
+  }
+  if (sweep.awaiting.size > 0 && now - sweep.sentAtMs < retryAfterMs) return;
+  if (sweep.awaiting.size === 0 && sweep.chunk.length > 0) {
+    sweep.next += sweep.chunk.length;
+    sweep.chunk = [];
+  }
+  const { partition } = sweep;
+  const replicas = preferenceList(state.ring, partition, n).filter((node) => node !== ctx.nodeName);
+  if (sweep.chunk.length === 0 && sweep.next >= sweep.keys.length) {
+    // Every key confirmed: drop, unless something was written here meanwhile (then sweep again).
+    const current = state.store.keys(partition);
+    const unchanged = current.length === sweep.sent.size && current.every((k) => state.store.get(partition, k) === sweep!.sent.get(k));
+    if (unchanged && holdsPartition(state.ring, partition, n, ctx.nodeName) === false) {
+      state.counters.keysDropped += state.store.drop(partition);
+      state.counters.strayPartitionsDropped++;
+    }
+    state.sweep = undefined;
+    return;
+  }
+  if (sweep.chunk.length === 0) sweep.chunk = sweep.keys.slice(sweep.next, sweep.next + maxKeys);
+  sweep.awaiting.clear();
+  sweep.sentAtMs = now;
+  for (const key of sweep.chunk) {
+    const clock = state.store.get(partition, key);
+    if (clock === undefined) continue;
+    sweep.sent.set(key, clock);
+    for (const node of replicas) {
+      const reqId = `s${state.token}.${++state.nextAsk}`;
+      sweep.awaiting.add(reqId);
+      ctx.tell(selectActor<StorageRequest>(node, STORAGE_PATH), { type: 'st-write', reqId, partition, key, clock, ringVersion: state.ring.version, replyTo: ctx.self as ActorRef<StorageReply> });
+    }
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// Ticks
+
+function gossipTick(state: RingState, ctx: ActorContext<RingMessage>): void {
+  const others = peers(state, ctx);
+  if (others.length > 0) ctx.tell(ringRef(others[Math.floor(ctx.random() * others.length)]!), { type: 'ring-state', ring: state.ring });
+  for (const [id, a] of state.asked) ctx.tell(ringRef(state.ring.claimant), { type: 'ring-commit', id, change: a.change, from: ctx.nodeName, hops: 0 });
+  reportIfReady(state, ctx);
+  const now = ctx.now();
+  for (const [p, s] of state.serving) if (now - s.usedAtMs >= SNAPSHOT_IDLE_MS) state.serving.delete(p);
+}
+
+function status(state: RingState, ctx: ActorContext<RingMessage>): TransferStatus {
+  return {
+    type: 'ring-status',
+    node: ctx.nodeName,
+    ringVersion: state.ring.version,
+    isChanging: state.ring.next !== undefined,
+    partitionsPending: state.receiver?.pending ?? 0,
+    partitionsActive: state.receiver?.active ?? 0,
+    ...state.counters,
+    lastChangeMs: state.lastChangeMs,
+    malformedMessages: state.malformedMessages,
+  };
+}
+
+function randomToken(ctx: ActorContext<RingMessage>): string {
+  return Math.floor(ctx.random() * 0x1_0000_0000).toString(36);
 }
 
 /** The ring keeper. */
-export const ringKeeperActor = defineActor<RingMessage, RingState, { readonly ring: Ring; readonly gossipIntervalMs: number }>({
+export const ringKeeperActor = defineActor<RingMessage, RingState, RingKeeperProps>({
   name: 'starling.ring',
   init(props, ctx) {
     const saved = savedRing(ctx.disk);
-    return { ring: saved !== undefined && saved.version > props.ring.version ? saved : props.ring, gossipIntervalMs: props.gossipIntervalMs, malformedMessages: 0 };
+    const token = randomToken(ctx);
+    return {
+      ring: saved !== undefined && saved.version > props.ring.version ? saved : props.ring,
+      gossipIntervalMs: props.gossipIntervalMs,
+      transfer: props.transfer,
+      store: openStore(ctx.disk, props.store, ctx.nodeUid, () => randomToken(ctx)),
+      hints: openHints(ctx.disk, props.store, ctx.nodeUid),
+      token,
+      asked: new Map(),
+      nextAsk: 0,
+      ready: new Set(),
+      receiver: undefined,
+      serving: new Map(),
+      rehoming: new Map(),
+      sweep: undefined,
+      waiters: [],
+      former: new Set(),
+      changeStartedAtMs: undefined,
+      lastChangeMs: undefined,
+      counters: { partitionsReceived: 0, keysReceived: 0, bytesReceived: 0, batchesServed: 0, keysSent: 0, bytesSent: 0, partitionsDropped: 0, keysDropped: 0, hintsRehomed: 0, batchesRefused: 0, strayPartitionsDropped: 0 },
+      malformedMessages: 0,
+    };
   },
   onStart(state, ctx) {
-    ctx.timers.repeat('gossip', state.gossipIntervalMs, { type: 'ring-gossip-tick' });
+    ctx.timers.repeat('gossip', state.gossipIntervalMs, { type: 'ring-gossip-tick', token: state.token });
+    ctx.timers.repeat('transfer', state.transfer.tickMs, { type: 'ring-transfer-tick', token: state.token });
+    // A change in progress when this node stopped goes on where its receiver's cursors stand.
+    if (state.ring.next !== undefined) startReceiving(state, state.ring, ctx);
     return state;
   },
   receive(state, msg, ctx) {
-    if (typeof msg !== 'object' || msg === null) {
+    if (typeof msg !== 'object' || msg === null || !isWellFormed(msg)) {
       state.malformedMessages++;
       return state;
     }
     switch (msg.type) {
-      case 'ring-gossip-tick': {
-        const others = state.ring.members.filter((m) => m.node !== ctx.nodeName);
-        if (others.length > 0) {
-          const to = others[Math.floor(ctx.random() * others.length)]!.node;
-          ctx.tell(selectActor<RingMessage>(to, RING_PATH), { type: 'ring-state', ring: state.ring });
-        }
-        return state;
-      }
+      case 'ring-gossip-tick':
+        if (msg.token === state.token) gossipTick(state, ctx);
+        break;
+      case 'ring-transfer-tick':
+        if (msg.token !== state.token) break;
+        pullDue(state, ctx);
+        rehomeHints(state, ctx);
+        sweepStrays(state, ctx);
+        break;
       case 'ring-state':
-        if (!isRing(msg.ring)) break;
-        if (msg.ring.version > state.ring.version) adopt(state, msg.ring, ctx);
-        return state;
+        if (msg.ring.version > state.ring.version && msg.ring.partitionCount === state.ring.partitionCount) adopt(state, msg.ring, ctx);
+        break;
       case 'ring-get':
-        if (!isActorRef(msg.replyTo)) break;
         ctx.tell(msg.replyTo, { type: 'ring', ring: state.ring });
-        return state;
+        break;
       case 'ring-change': {
-        if (!isActorRef(msg.replyTo) || !isChange(msg.change)) break;
-        const { claimant } = state.ring;
-        if (claimant !== ctx.nodeName) {
-          // Only the claimant commits; the reply goes straight back from it.
-          ctx.tell(selectActor<RingMessage>(claimant, RING_PATH), msg);
-          return state;
-        }
+        const id = `${ctx.nodeName}.${state.token}.${++state.nextAsk}`;
+        state.asked.set(id, { change: msg.change, replyTo: msg.replyTo });
+        ctx.tell(ringRef(state.ring.claimant), { type: 'ring-commit', id, change: msg.change, from: ctx.nodeName, hops: 0 });
+        break;
+      }
+      case 'ring-commit':
+        onCommit(state, msg, ctx);
+        break;
+      case 'ring-commit-answer': {
+        const asked = state.asked.get(msg.id);
+        if (asked === undefined) break;
+        state.asked.delete(msg.id);
+        ctx.tell(asked.replyTo, msg.reply);
+        break;
+      }
+      case 'ring-reassign':
         try {
-          const next = msg.change.kind === 'join' ? joinRing(state.ring, msg.change.member, ctx.nodeName) : leaveRing(state.ring, msg.change.node, ctx.nodeName);
-          adopt(state, next, ctx);
-          // A leaving node is no longer a gossip target: tell it directly that it left.
-          if (msg.change.kind === 'leave' && msg.change.node !== ctx.nodeName) ctx.tell(ringRef(msg.change.node), { type: 'ring-state', ring: next });
-          ctx.tell(msg.replyTo, { type: 'ring-committed', version: next.version });
+          adopt(state, reassignClaimant(state.ring, ctx.nodeName), ctx);
+          broadcast(state, ctx);
+          ctx.tell(msg.replyTo, { type: 'ring-committed', version: state.ring.version });
+          maybeFinish(state, ctx);
         } catch (err) {
           if (!(err instanceof StarlingError)) throw err;
           ctx.tell(msg.replyTo, { type: 'ring-refused', code: String(err.code), message: err.message });
         }
-        return state;
-      }
-      default:
+        break;
+      case 'ring-await':
+        if (state.ring.next === undefined && state.ring.version >= msg.version) ctx.tell(msg.replyTo, { type: 'ring-settled', ring: state.ring });
+        else if (state.waiters.length < MAX_WAITERS) state.waiters.push({ version: msg.version, replyTo: msg.replyTo });
+        break;
+      case 'ring-status':
+        ctx.tell(msg.replyTo, status(state, ctx));
+        break;
+      case 'ring-ready':
+        if (state.ring.claimant !== ctx.nodeName || state.ring.next?.since !== msg.since) break;
+        state.ready.add(msg.node);
+        maybeFinish(state, ctx);
+        break;
+      case 'ring-pull':
+        serve(state, msg, ctx);
+        break;
+      case 'ring-batch':
+        onBatch(state, msg, ctx);
+        break;
+      case 'st-written':
+        if (state.sweep?.awaiting.delete(msg.reqId) === true) break;
+        onRehomed(state, msg, ctx);
         break;
     }
-    state.malformedMessages++;
     return state;
   },
 });

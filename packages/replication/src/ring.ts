@@ -49,6 +49,20 @@ export interface Ring {
   readonly owners: readonly string[];
   /** The members, sorted by node name (UTF-16 code unit order). */
   readonly members: readonly RingMember[];
+  /**
+   * The ring a change in progress leads to (Riak's pending ownership): while it is present,
+   * partitions move to their new owners, writes go to the owners of both, reads to `owners`; the
+   * claimant commits `next` as the ring (without `next`) once every move is confirmed.
+   */
+  readonly next?: RingTarget;
+}
+
+/** Where a ring change in progress leads: the owners and members once every move is done. */
+export interface RingTarget {
+  /** The ring version that began the change: it names the change across later versions (a new claimant). */
+  readonly since: number;
+  readonly owners: readonly string[];
+  readonly members: readonly RingMember[];
 }
 
 /** Q unless told otherwise: Dynamo's strategy 3 wants Q much larger than the number of nodes (DESIGN: 1024 or more). */
@@ -308,6 +322,11 @@ function freezeRing(ring: { version: number; claimant: string; partitionCount: n
     owners: Object.freeze(ring.owners),
     members: Object.freeze(ring.members),
   });
+}
+
+/** The ring as it stands, without a change in progress: what join and leave compute from. */
+function settled(ring: Ring): Ring {
+  return ring.next === undefined ? ring : freezeRing({ version: ring.version, claimant: ring.claimant, partitionCount: ring.partitionCount, owners: [...ring.owners], members: [...ring.members] });
 }
 
 /**
@@ -901,8 +920,27 @@ export function isRing(x: unknown): x is Ring {
   const q = r.partitionCount;
   if (typeof q !== 'number' || !Number.isInteger(q) || q < names.size || q > MAX_PARTITION_COUNT) return false;
   if (typeof r.claimant !== 'string' || !names.has(r.claimant)) return false;
-  if (!Array.isArray(r.owners) || r.owners.length !== q) return false;
-  for (const o of r.owners as unknown[]) if (typeof o !== 'string' || !names.has(o)) return false;
+  if (!isOwners(r.owners, q, names)) return false;
+  const next = (x as { next?: unknown }).next;
+  if (next === undefined) return true;
+  if (typeof next !== 'object' || next === null) return false;
+  const t = next as { since?: unknown; owners?: unknown; members?: unknown };
+  if (typeof t.since !== 'number' || !Number.isSafeInteger(t.since) || t.since < 1 || t.since > r.version) return false;
+  if (!Array.isArray(t.members) || t.members.length === 0) return false;
+  const nextNames = new Set<string>();
+  previous = undefined;
+  for (const m of t.members as unknown[]) {
+    if (!isValidMember(m)) return false;
+    if (previous !== undefined && byName(previous, m.node) >= 0) return false;
+    previous = m.node;
+    nextNames.add(m.node);
+  }
+  return nextNames.size <= q && isOwners(t.owners, q, nextNames);
+}
+
+function isOwners(owners: unknown, q: number, names: ReadonlySet<string>): boolean {
+  if (!Array.isArray(owners) || owners.length !== q) return false;
+  for (const o of owners as unknown[]) if (typeof o !== 'string' || !names.has(o)) return false;
   return true;
 }
 
@@ -925,6 +963,16 @@ function compareRings(a: Ring, b: Ring): number {
     if (x.weight !== y.weight) return x.weight - y.weight;
   }
   for (let p = 0; p < a.partitionCount; p++) if (a.owners[p] !== b.owners[p]) return byName(a.owners[p]!, b.owners[p]!);
+  if (a.next === undefined || b.next === undefined) return (a.next === undefined ? 0 : 1) - (b.next === undefined ? 0 : 1);
+  const x = a.next;
+  const y = b.next;
+  if (x.since !== y.since) return x.since - y.since;
+  if (x.members.length !== y.members.length) return x.members.length - y.members.length;
+  for (let i = 0; i < x.members.length; i++) {
+    if (x.members[i]!.node !== y.members[i]!.node) return byName(x.members[i]!.node, y.members[i]!.node);
+    if (x.members[i]!.weight !== y.members[i]!.weight) return x.members[i]!.weight - y.members[i]!.weight;
+  }
+  for (let p = 0; p < a.partitionCount; p++) if (x.owners[p] !== y.owners[p]) return byName(x.owners[p]!, y.owners[p]!);
   return 0;
 }
 
@@ -936,4 +984,70 @@ function compareRings(a: Ring, b: Ring): number {
  */
 export function newerRing(a: Ring, b: Ring): Ring {
   return compareRings(a, b) >= 0 ? a : b;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Changes in progress (Riak's pending ownership): a join or leave is committed first as a ring
+// with `next`, partitions move, and the claimant then commits `next` as the ring.
+
+/** A ring change as an operator asks for it. */
+export type RingChange = { readonly kind: 'join'; readonly member: RingMember } | { readonly kind: 'leave'; readonly node: string };
+
+/**
+ * Starts a change: the same ring with `next` set to what {@link joinRing} or {@link leaveRing}
+ * computes, version + 1. Only one change is in progress at a time: the next waits until
+ * {@link finishChange} committed this one (so every move is computed from settled owners).
+ *
+ * @throws {@link RingError} as joinRing and leaveRing do, and `INVALID_ARGUMENT` while a change is in progress.
+ */
+export function beginChange(ring: Ring, change: RingChange, by: string): Ring {
+  checkClaimant(ring, by);
+  if (ring.next !== undefined) throw new RingError('INVALID_ARGUMENT', `a change is in progress (ring version ${ring.version}); the next one waits until it is done`);
+  const target = change.kind === 'join' ? joinRing(ring, change.member, by) : leaveRing(ring, change.node, by);
+  // A claimant that leaves stays claimant until the move is done: it commits the end of its own leave.
+  return Object.freeze({ ...settled(ring), version: ring.version + 1, next: Object.freeze({ since: ring.version + 1, owners: target.owners, members: target.members }) });
+}
+
+/**
+ * Ends the change in progress: `next` becomes the ring, version + 1. A claimant that left hands
+ * the role to the first remaining member by name.
+ *
+ * @throws {@link RingError} `NOT_CLAIMANT`, `INVALID_ARGUMENT` when no change is in progress.
+ */
+export function finishChange(ring: Ring, by: string): Ring {
+  checkClaimant(ring, by);
+  if (ring.next === undefined) throw new RingError('INVALID_ARGUMENT', `no change is in progress at ring version ${ring.version}`);
+  const { owners, members } = ring.next;
+  const claimant = members.some((m) => m.node === ring.claimant) ? ring.claimant : members[0]!.node;
+  return freezeRing({ version: ring.version + 1, claimant, partitionCount: ring.partitionCount, owners: [...owners], members: [...members] });
+}
+
+/**
+ * Makes `node` the claimant, version + 1: an operator's explicit action when the claimant has
+ * left or is gone for good (principle 7). Committed by `node` itself, so it must not be done while
+ * the old claimant can still commit: two rings of one version would follow.
+ *
+ * @throws {@link RingError} `UNKNOWN_MEMBER` if `node` is not a member of the ring or of its `next`.
+ */
+export function reassignClaimant(ring: Ring, node: string): Ring {
+  if (!ringNodes(ring).includes(node)) throw new RingError('UNKNOWN_MEMBER', `${describe(node)} is not a member of the ring`);
+  const next = ring.next;
+  if (next !== undefined && !ring.members.some((m) => m.node === node)) {
+    // A claimant must be a member of the ring it commits: a joiner takes the role once it owns.
+    throw new RingError('INVALID_MEMBER', `${node} is still joining; make a current member the claimant`);
+  }
+  return Object.freeze({ ...ring, version: ring.version + 1, claimant: node });
+}
+
+/** Every node of the ring and of the change in progress, sorted by name. */
+export function ringNodes(ring: Ring): string[] {
+  const names = new Set(ring.members.map((m) => m.node));
+  for (const m of ring.next?.members ?? []) names.add(m.node);
+  return [...names].sort(byName);
+}
+
+/** The ring once the change in progress is done (the ring itself when none is). Its version is the ring's. */
+export function settledRing(ring: Ring): Ring {
+  if (ring.next === undefined) return ring;
+  return freezeRing({ version: ring.version, claimant: ring.claimant, partitionCount: ring.partitionCount, owners: [...ring.next.owners], members: [...ring.next.members] });
 }

@@ -13,7 +13,9 @@ import { clientWrite, type DvvSet, emptyClock, latestDot, sync, update } from '.
 import { type HintStore, openHints } from './hints.ts';
 import { isVersionVector, type StorageDump, type StorageReply, type StorageRequest, type StorageStats } from './protocol.ts';
 import { Reachability } from './reachability.ts';
-import type { Ring } from './ring.ts';
+import { isRing, partitionOf, preferenceList, type Ring, ringNodes, settledRing } from './ring.ts';
+import type { RingUpdated } from './ring-keeper.ts';
+import { holdsPartition, pendingReplicas } from './transfer-plan.ts';
 import { savedRing } from './ring-disk.ts';
 import { isStoredClock, openStore, type Store, type StoreKind, type StoredClock } from './store.ts';
 
@@ -35,12 +37,14 @@ export interface StorageProps extends HandoffConfig {
   readonly store: StoreKind;
   /** The ring the cluster starts with: hints are taken only for its members (or those of a newer ring on disk). */
   readonly ring: Ring;
+  /** Replicas per partition that ring changes move (the largest N the buckets use). */
+  readonly transferN: number;
 }
 
 type HandoffTick = { readonly type: 'st-handoff-tick'; readonly token: number };
 
 /** Everything the storage actor accepts. */
-export type StorageMessage = StorageRequest | StorageReply | MembershipNotice | HandoffTick;
+export type StorageMessage = StorageRequest | StorageReply | MembershipNotice | HandoffTick | RingUpdated;
 
 /** A hint (at one revision) on its way to its primary. */
 interface InFlight {
@@ -67,6 +71,9 @@ interface StorageState {
    * acknowledgement names the revision, however late it comes.
    */
   readonly inFlight: Map<number, InFlight>;
+  /** The newest ring known (the ring keeper tells this actor of each). */
+  ring: Ring;
+  readonly transferN: number;
   /** Nodes of the newest ring known: hints are taken only for them. */
   members: ReadonlySet<string>;
   /** Drawn at each start of the actor: handoff ids and timer messages of an earlier start never match. */
@@ -129,7 +136,7 @@ function coordinate(state: StorageState, msg: Extract<StorageRequest, { type: 's
 function isMember(state: StorageState, node: string, ctx: ActorContext<StorageMessage>): boolean {
   if (state.members.has(node)) return true;
   const saved = savedRing(ctx.disk);
-  if (saved) state.members = new Set(saved.members.map((m) => m.node));
+  if (saved) state.members = new Set(ringNodes(saved));
   return state.members.has(node);
 }
 
@@ -138,8 +145,26 @@ function write(state: StorageState, msg: Extract<StorageRequest, { type: 'st-wri
   if (msg.hintFor === undefined || msg.hintFor === ctx.nodeName) {
     const stored = state.store.get(msg.partition, msg.key);
     state.store.put(msg.partition, msg.key, stored ? sync(stored, clock) : clock);
+    if (msg.ringVersion < state.ring.version) forwardStale(state, msg, ctx);
   } else if (state.hints.put(msg.hintFor, msg.partition, msg.key, clock, ctx.now())) state.hintedWrites++;
   ctx.tell(msg.replyTo, { type: 'st-written', reqId: msg.reqId, node: ctx.nodeName });
+}
+
+/**
+ * A write sent under an older ring than this node's (a coordinator that has not heard of a ring
+ * change yet, or a hint handed over): this node passes it on to the replicas the newer ring adds,
+ * so writes reach the new owners during a move even from a stale view, and to the partition's
+ * replicas if this node no longer holds it. Fire and forget: the write is stored here either way.
+ */
+function forwardStale(state: StorageState, msg: Extract<StorageRequest, { type: 'st-write' }>, ctx: ActorContext<StorageMessage>): void {
+  const { ring, transferN: n } = state;
+  if (msg.partition >= ring.partitionCount || partitionOf(ring, msg.key) !== msg.partition) return;
+  const to = new Set(pendingReplicas(ring, msg.partition, n));
+  if (!holdsPartition(ring, msg.partition, n, ctx.nodeName)) for (const node of preferenceList(settledRing(ring), msg.partition, n)) to.add(node);
+  to.delete(ctx.nodeName);
+  for (const node of to) {
+    ctx.tell(storageRef(node), { type: 'st-write', reqId: 'forward', partition: msg.partition, key: msg.key, clock: msg.clock, ringVersion: ring.version, replyTo: ctx.self as ActorRef<StorageReply> });
+  }
 }
 
 /**
@@ -229,7 +254,9 @@ export const storageActor = defineActor<StorageMessage, StorageState, StoragePro
       config: { hintTtlMs: props.hintTtlMs, handoffIntervalMs: props.handoffIntervalMs, handoffBatchSize: props.handoffBatchSize },
       reachability: new Reachability(),
       inFlight: new Map(),
-      members: new Set((savedRing(ctx.disk) ?? props.ring).members.map((m) => m.node)),
+      ring: savedRing(ctx.disk) ?? props.ring,
+      transferN: props.transferN,
+      members: new Set(ringNodes(savedRing(ctx.disk) ?? props.ring)),
       token: Math.floor(ctx.random() * 0x1_0000_0000),
       nextReq: 1,
       hintedWrites: 0,
@@ -271,6 +298,13 @@ export const storageActor = defineActor<StorageMessage, StorageState, StoragePro
       case 'st-handoff-tick':
         if (msg.token !== state.token) break;
         handoffRound(state, ctx);
+        return state;
+      case 'ring-updated':
+        if (!isRing(msg.ring)) break;
+        if (msg.ring.version > state.ring.version) {
+          state.ring = msg.ring;
+          state.members = new Set(ringNodes(msg.ring));
+        }
         return state;
       case 'membership-snapshot':
       case 'membership-event':

@@ -44,6 +44,8 @@ export interface Store {
   keys(partition: number): string[];
   /** Partitions that hold at least one key. */
   partitions(): number[];
+  /** Forgets a whole partition (after a ring change moved it to its new owners); returns the keys dropped. */
+  drop(partition: number): number;
 }
 
 interface StoreArea {
@@ -75,5 +77,10 @@ export function openStore(disk: Disk, kind: StoreKind, nodeUid: string, mintEpoc
     },
     keys: (partition) => [...(partitions.get(partition)?.keys() ?? [])],
     partitions: () => [...partitions.keys()].sort((a, b) => a - b),
+    drop(partition) {
+      const count = partitions.get(partition)?.size ?? 0;
+      partitions.delete(partition);
+      return count;
+    },
   };
 }

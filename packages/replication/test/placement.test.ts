@@ -61,7 +61,7 @@ function expectedPlacement(ring: Ring, partition: number, n: number, isDown: (no
   const downPrimaries = primaries.filter(isDown);
   const fallbacks: ReplicaTarget[] = sloppy ? downPrimaries.slice(0, reachableOthers.length).map((p, i) => ({ node: reachableOthers[i]!, hintFor: p })) : [];
   const targets: ReplicaTarget[] = [...primaries.filter((p) => !isDown(p)).map((node) => ({ node })), ...fallbacks];
-  return { primaries, targets, spares: reachableOthers.slice(fallbacks.length, fallbacks.length + n) };
+  return { primaries, pending: [], targets, spares: reachableOthers.slice(fallbacks.length, fallbacks.length + n) };
 }
 
 /** A random ring of 3..12 nodes: created from some, the rest joined one by one (as a cluster grows). */
@@ -143,7 +143,7 @@ describe('placement with primaries down, sloppy quorum', () => {
     expect(shown(p.targets)).toEqual(['c', 'd>a']);
     expect(p.spares).toEqual([]);
     // Everyone down: nothing to send to.
-    expect(placeReplicas(small, 0, 3, downSet('a', 'b', 'c', 'd'), true)).toStrictEqual({ primaries: ['a', 'b', 'c'], targets: [], spares: [] });
+    expect(placeReplicas(small, 0, 3, downSet('a', 'b', 'c', 'd'), true)).toStrictEqual({ primaries: ['a', 'b', 'c'], pending: [], targets: [], spares: [] });
   });
 
   it('N larger than the cluster: every node is a primary, so a down one has no fallback', () => {

@@ -1,0 +1,146 @@
+/**
+ * Helpers of the ownership-transfer tests: a simulated cluster whose ring starts with some of its
+ * nodes, a steady load of clients that runs until told to stop (every operation recorded for the
+ * checker), and a census of where every key sits once the ring has settled.
+ */
+import { type ActorRef, type SimulationCluster, startCluster } from '@starling/actors';
+import { useGossip } from '@starling/gossip';
+import {
+  HistoryRecorder,
+  KvClient,
+  KvError,
+  partitionOf,
+  preferenceList,
+  type ReplicationOptions,
+  type Ring,
+  RingAdmin,
+  type StorageDump,
+  type StorageRequest,
+  storageRef,
+  type VersionVector,
+} from '../../src/index.ts';
+import { useReplication } from '../../src/index.ts';
+import { awaitMembership, FAST_GOSSIP } from './workload.ts';
+
+export interface TransferClusterOptions {
+  readonly seed: number;
+  readonly nodes: number;
+  /** Nodes of the first ring (default the first three). */
+  readonly ringMembers?: readonly string[];
+  readonly gossip?: boolean;
+  readonly replication?: ReplicationOptions;
+}
+
+/** A simulated cluster with 1-10 ms latency, a ring of `ringMembers`, Q = 64 (so runs stay short), and fast ring gossip. */
+export async function transferCluster(o: TransferClusterOptions): Promise<{ cluster: SimulationCluster; admin: RingAdmin }> {
+  const cluster = await startCluster({
+    runtime: 'simulation',
+    seed: o.seed,
+    nodes: o.nodes,
+    network: { latency: { kind: 'uniform', minMs: 1, maxMs: 10 } },
+    ...(o.gossip === true ? { hostFailureDetector: false } : {}),
+    plugins: [
+      ...(o.gossip === true ? [useGossip(FAST_GOSSIP)] : []),
+      useReplication({
+        partitionCount: 64,
+        ringGossipIntervalMs: 500,
+        ringMembers: o.ringMembers ?? ['n1', 'n2', 'n3'],
+        transferBatchKeys: 16,
+        transferRetryMs: 500,
+        ...o.replication,
+        defaults: { timeoutMs: 1_000, ...o.replication?.defaults },
+      }),
+    ],
+  });
+  if (o.gossip === true) await awaitMembership(cluster);
+  return { cluster, admin: new RingAdmin(cluster) };
+}
+
+/** A seeded generator for the load's own choices (never the cluster's). */
+function lcg(seed: number): () => number {
+  let s = (seed ^ 0x5bd1e995) >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 0x1_0000_0000;
+  };
+}
+
+export interface Load {
+  readonly history: HistoryRecorder;
+  /** Stops the clients after their current operation; resolves when they have stopped. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Clients doing read-modify-write cycles on `keys` keys, through the nodes of `via` in turn, until
+ * stopped (or `maxOps` each). Each put carries the context of the client's last read of the key.
+ */
+export function steadyLoad(cluster: SimulationCluster, o: { seed: number; keys: number; clients?: number; via: readonly string[]; maxOps?: number }): Load {
+  const history = new HistoryRecorder();
+  const random = lcg(o.seed);
+  let isStopped = false;
+  let seq = 0;
+  const loops = Array.from({ length: o.clients ?? 3 }, async (_, c) => {
+    const client = new KvClient(cluster, { name: `c${c}`, recorder: history, nodes: o.via, graceMs: 200 });
+    const contexts = new Map<string, VersionVector>();
+    for (let i = 0; i < (o.maxOps ?? 100_000) && !isStopped; i++) {
+      const key = `k${Math.floor(random() * o.keys)}`;
+      const roll = random();
+      try {
+        if (roll < 0.4) contexts.set(key, (await client.get(key)).context);
+        else if (roll < 0.95) {
+          const context = contexts.get(key);
+          contexts.set(key, (await client.put(key, `c${c}-${seq++}`, context ? { context } : {})).context);
+        } else {
+          const context = contexts.get(key);
+          await client.delete(key, context ? { context } : {});
+          contexts.delete(key);
+        }
+      } catch (err) {
+        if (!(err instanceof KvError)) throw err;
+      }
+    }
+  });
+  const all = Promise.all(loops);
+  return {
+    history,
+    async stop() {
+      isStopped = true;
+      await cluster.until(all, { timeoutMs: 120_000 });
+    },
+  };
+}
+
+/** Failed and unknown operations of a history. */
+export function notOk(history: HistoryRecorder): string[] {
+  return history.entries().filter((e) => e.completion?.outcome !== 'ok').map((e) => `${e.invocation.client} ${e.invocation.kind} ${e.invocation.key}: ${e.completion?.outcome ?? 'pending'} ${e.completion && 'error' in e.completion ? e.completion.error.message : ''}`);
+}
+
+export async function dumpOf(cluster: SimulationCluster, node: string): Promise<StorageDump> {
+  return cluster.until(cluster.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo: ActorRef<StorageDump>) => ({ type: 'st-dump', replyTo }), { timeoutMs: 5_000 }));
+}
+
+/**
+ * Where every key sits against `ring` (settled): keys missing from one of their N replicas, and
+ * keys held by a node that is not one of them (left behind). Hints are not counted.
+ */
+export async function census(cluster: SimulationCluster, ring: Ring, n = 3): Promise<{ keys: number; missing: string[]; leftBehind: string[] }> {
+  const holders = new Map<string, Set<string>>();
+  for (const node of cluster.nodes) {
+    const d = await dumpOf(cluster, node);
+    for (const key of Object.keys(d.keys)) {
+      if (d.hints[key]?.length) continue;
+      let set = holders.get(key);
+      if (!set) holders.set(key, (set = new Set()));
+      set.add(node);
+    }
+  }
+  const missing: string[] = [];
+  const leftBehind: string[] = [];
+  for (const [key, set] of holders) {
+    const replicas = preferenceList(ring, partitionOf(ring, key), n);
+    for (const r of replicas) if (!set.has(r)) missing.push(`${key} not on ${r}`);
+    for (const h of set) if (!replicas.includes(h)) leftBehind.push(`${key} still on ${h}`);
+  }
+  return { keys: holders.size, missing, leftBehind };
+}
