@@ -144,3 +144,20 @@ export async function census(cluster: SimulationCluster, ring: Ring, n = 3): Pro
   }
   return { keys: holders.size, missing, leftBehind };
 }
+
+/**
+ * Runs until no node holds a hint (handoff retries back off up to 32 rounds while a partition
+ * lasts), then `extraMs` more, so stray data a late handoff left on a former replica is swept.
+ */
+export async function quiesce(cluster: SimulationCluster, extraMs = 2_000, timeoutMs = 120_000): Promise<void> {
+  const kv = new KvClient(cluster);
+  const deadline = cluster.now() + timeoutMs;
+  for (;;) {
+    let hints = 0;
+    for (const node of cluster.nodes) hints += (await cluster.until(kv.stats(node))).storage.hints;
+    if (hints === 0) break;
+    if (cluster.now() > deadline) throw new Error(`${hints} hints still held after ${timeoutMs} ms`);
+    await cluster.runFor(1_000);
+  }
+  await cluster.runFor(extraMs);
+}
