@@ -172,7 +172,8 @@ interface ChangeTiming {
   readonly version: number;
   /** From asking the change to the settled ring answered on `via`, on the host. */
   readonly hostMs: number;
-  readonly ring: Ring;
+  /** The settled ring (undefined in a control phase without a change). */
+  readonly ring: Ring | undefined;
 }
 
 /** Asks for a join or leave of the joiner and waits until `via` has the settled ring that ends it. */
@@ -232,8 +233,10 @@ async function untilStored(kv: KvClient, nodes: readonly string[], count: number
 /** Q of the partition bench: small, so a partition of 10 000 keys is found by a short scan, and the join's empty moves are few. */
 const PARTITIONS_10K = 16;
 const PARTITION_KEYS = 10_000;
-/** Baseline runs per round (median taken): a run is ~20 round trips, so a few cost little. */
-const PIPE_RUNS = 3;
+/** Baseline runs per round (median taken): a run is ~20 round trips, a few ms, but one run in 3-4 lands on a stall 3-5x as long. */
+const PIPE_RUNS = 5;
+/** Rounds of the partition bench: each is a join and a leave of ~0.1 s, so more than `ROUNDS` cost little. */
+const PARTITION_ROUNDS = 7;
 /** Writes reach the third replica shortly after W acknowledged; far above that. */
 const STORED_TIMEOUT_MS = 20_000;
 
@@ -326,7 +329,7 @@ async function partitionRounds(ctx: BenchContext, cluster: Cluster, started: num
   );
 
   const rounds: PartitionRound[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < PARTITION_ROUNDS; r++) {
     const ring = await admin.ring(JOINER);
     const moves = joinMoves(ring);
     const mine = moves.find((m) => m.partition === p);
@@ -367,7 +370,7 @@ async function partitionRounds(ctx: BenchContext, cluster: Cluster, started: num
     };
     rounds.push(round);
     ctx.log(
-      `    round ${r + 1}/${ROUNDS}: P (${move.keys} keys, ${move.bytes} bytes, from ${move.from}) moved in ${move.durationMs.toFixed(1)} ms ` +
+      `    round ${r + 1}/${PARTITION_ROUNDS}: P (${move.keys} keys, ${move.bytes} bytes, from ${move.from}) moved in ${move.durationMs.toFixed(1)} ms ` +
         `(${((move.bytes / move.durationMs) * 1000 / 1e6).toFixed(1)} MB/s); whole join: ${round.partitions} partitions, ${round.lastChangeMs?.toFixed(0) ?? '?'} ms on ${JOINER}, ` +
         `${join.hostMs.toFixed(0)} ms on the host; pipe of ${batches} x ${perBatch} bytes ${mine.from}->${JOINER}: ${pipeRuns.map((ms) => ms.toFixed(1)).join(' ')} ms; ` +
         `ratio ${(move.durationMs / round.pipeMs).toFixed(1)}x; leave ${leave.hostMs.toFixed(0)} ms`,
@@ -377,7 +380,7 @@ async function partitionRounds(ctx: BenchContext, cluster: Cluster, started: num
   const pipeMs = median(rounds.map((r) => r.pipeMs));
   const bytes = median(rounds.map((r) => r.bytes));
   ctx.log(
-    `  partition of ${PARTITION_KEYS} keys: moved in ${moveMs.toFixed(1)} ms (median of ${ROUNDS}; ${rounds.map((r) => r.moveMs.toFixed(0)).join(' ')}), ` +
+    `  partition of ${PARTITION_KEYS} keys: moved in ${moveMs.toFixed(1)} ms (median of ${PARTITION_ROUNDS}; ${rounds.map((r) => r.moveMs.toFixed(0)).join(' ')}), ` +
       `bare pull loop ${pipeMs.toFixed(1)} ms; ${bytes} bytes (${(bytes / PARTITION_KEYS).toFixed(1)} per key) for ${rawBytes} raw; whole join on ${JOINER}: ` +
       `${median(rounds.map((r) => r.lastChangeMs ?? Number.NaN)).toFixed(0)} ms; ${((performance.now() - started) / 1000).toFixed(1)} s in all`,
   );
@@ -391,3 +394,282 @@ async function partitionRounds(ctx: BenchContext, cluster: Cluster, started: num
     figureResult('transfer.partition_10k.bytes', 'bytes (lower is better)', { name: `bytes received for ${PARTITION_KEYS} keys`, value: bytes }, { name: 'raw keys + values', value: rawBytes }),
   ];
 }
+
+// -------------------------------------------------------------------------------------------------
+// transfer.p99_during_join
+
+/** Keys written before the rounds: a join moves ~3/4 of them to n4, which takes long enough to sample. */
+const PRELOAD_KEYS = 30_000;
+/**
+ * Untimed operations (half puts, half gets) after the preload, then `WARMUP_JOINS` untimed joins
+ * and leaves under load: from source the isolates reach their steady rate only after some 30 k
+ * operations (one-down.ts), and the move's paths only after a join or two. With 20 000 and one
+ * join, phase A's rate still climbed from ~5 k to ~8 k ops/s over the rounds and the join's time
+ * fell from 3.4 s to 1.6 s, so the per-round ratio fell with them (1.5x to 0.9x).
+ */
+const WARMUP_OPS = 40_000;
+const WARMUP_JOINS = 2;
+/** Timed operations of phase A: half puts, half gets. */
+const PHASE_OPS = 8_000;
+/** Fewer operations than this in phase B (a join faster than expected) and its p99s are logged as thin. */
+const MIN_JOIN_OPS = 2_000;
+
+type Kind = 'put' | 'get';
+const KINDS: readonly Kind[] = ['put', 'get'];
+
+interface Load {
+  readonly kv: KvClient;
+  readonly keys: readonly string[];
+  readonly contexts: Map<string, VersionVector>;
+  /** Operations started so far: picks the key and the kind of the next one. */
+  next: number;
+}
+
+interface PhaseStats {
+  /** Every operation's time from call to reply (or to its error), µs. */
+  readonly latenciesUs: Record<Kind, number[]>;
+  readonly failed: Record<Kind, number>;
+  readonly errors: Map<string, number>;
+  readonly firstErrors: string[];
+  /** Gets that found no value (every key is written before any get): should stay 0. */
+  emptyGets: number;
+  wallMs: number;
+}
+
+function newStats(): PhaseStats {
+  return { latenciesUs: { put: [], get: [] }, failed: { put: 0, get: 0 }, errors: new Map(), firstErrors: [], emptyGets: 0, wallMs: 0 };
+}
+
+/** Puts and gets alternate, and the alternation flips at every pass over the keys (one-down.ts). */
+function kindOf(i: number, keyCount: number): Kind {
+  return (i + Math.floor(i / keyCount)) % 2 === 0 ? 'put' : 'get';
+}
+
+/**
+ * Keeps `IN_FLIGHT` operations outstanding while `more()` says so (checked before each launch),
+ * and resolves once every launched one is done. Never rejects: failures are counted.
+ */
+function drive(load: Load, more: (launched: number) => boolean): Promise<PhaseStats> {
+  const stats = newStats();
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    let launched = 0;
+    let outstanding = 0;
+    const finish = (): void => {
+      stats.wallMs = performance.now() - t0;
+      resolve(stats);
+    };
+    const launch = (): void => {
+      launched++;
+      outstanding++;
+      const i = load.next++;
+      const key = load.keys[i % load.keys.length]!;
+      const kind = kindOf(i, load.keys.length);
+      const t = performance.now();
+      let op: Promise<unknown>;
+      if (kind === 'get') {
+        op = load.kv.get(key).then((r) => {
+          if (r.values.length === 0) stats.emptyGets++;
+        });
+      } else {
+        const context = load.contexts.get(key);
+        op = load.kv.put(key, VALUE, context === undefined ? {} : { context }).then((r) => {
+          load.contexts.set(key, r.context);
+        });
+      }
+      op.then(
+        () => stats.latenciesUs[kind].push((performance.now() - t) * 1000),
+        (err: unknown) => {
+          stats.latenciesUs[kind].push((performance.now() - t) * 1000);
+          stats.failed[kind]++;
+          const { code, text } = describeError(err);
+          stats.errors.set(code, (stats.errors.get(code) ?? 0) + 1);
+          if (stats.firstErrors.length < ERRORS_LOGGED) stats.firstErrors.push(`${kind} ${key}: ${text}`);
+        },
+      ).then(() => {
+        outstanding--;
+        if (more(launched)) launch();
+        else if (outstanding === 0) finish();
+      });
+    };
+    for (let i = 0; i < IN_FLIGHT && more(launched); i++) launch();
+    if (launched === 0) finish();
+  });
+}
+
+interface Percentiles {
+  readonly p50: number;
+  readonly p99: number;
+}
+
+function percentiles(stats: PhaseStats, kind: Kind): Percentiles {
+  return { p50: percentile(stats.latenciesUs[kind], 0.5), p99: percentile(stats.latenciesUs[kind], 0.99) };
+}
+
+function opsOf(stats: PhaseStats): number {
+  return stats.latenciesUs.put.length + stats.latenciesUs.get.length;
+}
+
+function failedOf(stats: PhaseStats): number {
+  return stats.failed.put + stats.failed.get;
+}
+
+function describePhase(name: string, stats: PhaseStats): string {
+  const kinds = KINDS.map((k) => {
+    const p = percentiles(stats, k);
+    return `${k} p50 ${p.p50.toFixed(0)} p99 ${p.p99.toFixed(0)} µs`;
+  }).join(', ');
+  const failed = failedOf(stats);
+  const failures = failed === 0 ? '0 failed' : `${failed} FAILED (${stats.failed.put} puts, ${stats.failed.get} gets; ${[...stats.errors].map(([c, n]) => `${n} ${c}`).join(', ')})`;
+  return `${name}: ${opsOf(stats)} ops in ${stats.wallMs.toFixed(0)} ms, ${kinds}; ${((opsOf(stats) / stats.wallMs) * 1000).toFixed(0)} ops/s, ${failures}, ${stats.emptyGets} empty gets`;
+}
+
+function logFailures(ctx: BenchContext, name: string, stats: PhaseStats): void {
+  for (const e of stats.firstErrors) ctx.log(`      ${name} failure: ${e}`);
+}
+
+interface JoinPhase {
+  readonly stats: PhaseStats;
+  readonly join: ChangeTiming;
+  readonly moved: { readonly keys: number; readonly bytes: number; readonly partitions: number; readonly lastChangeMs: number | undefined };
+}
+
+/** Phase B: the load runs from before the join is asked until n4 answers with the settled ring; resolves with the operations started in between. */
+async function joinPhase(admin: RingAdmin, load: Load): Promise<JoinPhase> {
+  const before = await status(admin, JOINER);
+  let settled = false;
+  const running = drive(load, () => !settled);
+  let join: ChangeTiming;
+  try {
+    join = await change(admin, 'join', JOINER);
+  } finally {
+    settled = true;
+  }
+  const stats = await running;
+  const after = await status(admin, JOINER);
+  return {
+    stats,
+    join,
+    moved: {
+      keys: after.keysReceived - before.keysReceived,
+      bytes: after.bytesReceived - before.bytesReceived,
+      partitions: after.partitionsReceived - before.partitionsReceived,
+      lastChangeMs: after.lastChangeMs,
+    },
+  };
+}
+
+interface JoinRound {
+  readonly still: PhaseStats;
+  readonly joining: JoinPhase;
+}
+
+/**
+ * `TRANSFER_JOIN_CONTROL=1`: the same rounds with phase B run for as long as the last warm-up join
+ * took, without a join: what the order and the length of the phases alone do to the ratio.
+ */
+const isControl = process.env.TRANSFER_JOIN_CONTROL === '1';
+
+export const transferP99DuringJoin: BenchGroup = {
+  ids: ['transfer.p99_during_join.put', 'transfer.p99_during_join.get'],
+  async run(ctx) {
+    const started = performance.now();
+    const cluster = await startCluster({
+      runtime: 'threads',
+      nodes: NODES,
+      plugins: [useReplication({ defaults: REPLICATION, ringMembers: [...MEMBERS] })],
+    });
+    try {
+      return await joinRounds(ctx, cluster, started);
+    } finally {
+      await within(cluster.stop(), STOP_TIMEOUT_MS, 'stopping the cluster');
+    }
+  },
+};
+
+async function joinRounds(ctx: BenchContext, cluster: Cluster, started: number): Promise<BenchResult[]> {
+  const admin = new RingAdmin(cluster);
+  const keys = Array.from({ length: PRELOAD_KEYS }, (_, i) => `key-${String(i).padStart(6, '0')}`);
+  const load: Load = { kv: new KvClient(cluster, { nodes: MEMBERS }), keys, contexts: new Map(), next: 0 };
+  const t0 = performance.now();
+  const failures = await within(writeAll(load.kv, keys, load.contexts), PHASE_TIMEOUT_MS, 'preloading the keys');
+  if (failures.length > 0) throw new Error(`${failures.length} preload writes FAILED: ${failures.slice(0, ERRORS_LOGGED).join('; ')}`);
+  const t1 = performance.now();
+  const warm = await within(drive(load, (n) => n < WARMUP_OPS), PHASE_TIMEOUT_MS, 'warming up');
+  const t2 = performance.now();
+  ctx.log(
+    `  threads, ${NODES} nodes, ring ${MEMBERS.join(' ')} + ${JOINER} joining, Q=${(await admin.ring(MEMBERS[0])).partitionCount}, N=${REPLICATION.n} R=${REPLICATION.r} W=${REPLICATION.w}, ` +
+      `${PRELOAD_KEYS} keys preloaded in ${((t1 - t0) / 1000).toFixed(1)} s, ${WARMUP_OPS} ops warm-up in ${((t2 - t1) / 1000).toFixed(1)} s ` +
+      `(${((WARMUP_OPS / (t2 - t1)) * 1000).toFixed(0)} ops/s, ${failedOf(warm)} failed), ${IN_FLIGHT} in flight, coordinators ${MEMBERS.join(' ')}${isControl ? '; CONTROL RUN: phase B without a join' : ''}`,
+  );
+  const warmJoinMs: number[] = [];
+  for (let i = 0; i < WARMUP_JOINS; i++) {
+    const warmJoin = await within(joinPhase(admin, load), PHASE_TIMEOUT_MS, 'the warm-up join');
+    const warmLeave = await change(admin, 'leave', JOINER);
+    warmJoinMs.push(warmJoin.join.hostMs);
+    ctx.log(
+      `    warm-up join ${i + 1}/${WARMUP_JOINS} (untimed): ${warmJoin.moved.keys} keys, ${warmJoin.moved.bytes} bytes in ${warmJoin.moved.partitions} partitions, ` +
+        `${warmJoin.join.hostMs.toFixed(0)} ms on the host; leave ${warmLeave.hostMs.toFixed(0)} ms; ${describePhase('load', warmJoin.stats)}`,
+    );
+    logFailures(ctx, 'warm-up join', warmJoin.stats);
+  }
+  // The control's phase B lasts as long as the last warm-up join did.
+  const controlMs = warmJoinMs[warmJoinMs.length - 1]!;
+
+  const rounds: JoinRound[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const still = await within(drive(load, (n) => n < PHASE_OPS), PHASE_TIMEOUT_MS, 'phase A');
+    if (isControl) {
+      const t = performance.now();
+      const stats = await within(drive(load, () => performance.now() - t < controlMs), PHASE_TIMEOUT_MS, 'phase B (control)');
+      rounds.push({ still, joining: { stats, join: { version: 0, hostMs: stats.wallMs, ring: undefined }, moved: { keys: 0, bytes: 0, partitions: 0, lastChangeMs: undefined } } });
+      ctx.log(`    round ${r + 1}/${ROUNDS}: control, no join (phase B for ${controlMs.toFixed(0)} ms)`);
+    } else {
+      const joining = await within(joinPhase(admin, load), PHASE_TIMEOUT_MS, 'phase B (join)');
+      const leave = await change(admin, 'leave', JOINER);
+      rounds.push({ still, joining });
+      const m = joining.moved;
+      ctx.log(
+        `    round ${r + 1}/${ROUNDS}: join moved ${m.keys} keys, ${m.bytes} bytes in ${m.partitions} partitions; ${m.lastChangeMs?.toFixed(0) ?? '?'} ms on ${JOINER}, ` +
+          `${joining.join.hostMs.toFixed(0)} ms on the host; leave (untimed, no load) ${leave.hostMs.toFixed(0)} ms`,
+      );
+    }
+    const joining = rounds[rounds.length - 1]!.joining;
+    ctx.log(`      ${describePhase('no change', still)}`);
+    logFailures(ctx, 'no change', still);
+    ctx.log(`      ${describePhase('during the join', joining.stats)}${opsOf(joining.stats) < MIN_JOIN_OPS ? ` (THIN: fewer than ${MIN_JOIN_OPS} operations)` : ''}`);
+    logFailures(ctx, 'during the join', joining.stats);
+  }
+
+  const out: BenchResult[] = [];
+  for (const kind of KINDS) {
+    const a = rounds.map((r) => percentiles(r.still, kind));
+    const b = rounds.map((r) => percentiles(r.joining.stats, kind));
+    ctx.log(
+      `  ${kind}: p50 no change ${median(a.map((p) => p.p50)).toFixed(0)} µs, during a join ${median(b.map((p) => p.p50)).toFixed(0)} µs; ` +
+        `p99 no change ${median(a.map((p) => p.p99)).toFixed(0)} µs, during a join ${median(b.map((p) => p.p99)).toFixed(0)} µs; ` +
+        `p99 ratio per round: ${rounds.map((_, i) => (b[i]!.p99 / a[i]!.p99).toFixed(2)).join(' ')}`,
+    );
+    out.push(
+      figureResult(
+        `transfer.p99_during_join.${kind}`,
+        'µs (lower is better)',
+        { name: `kv.${kind} p99 while n4 joins`, value: median(b.map((p) => p.p99)) },
+        { name: `kv.${kind} p99, no change (same rounds)`, value: median(a.map((p) => p.p99)) },
+        JOIN_GOAL,
+      ),
+    );
+  }
+  const failedA = rounds.reduce((n, r) => n + failedOf(r.still), 0);
+  const failedB = rounds.reduce((n, r) => n + failedOf(r.joining.stats), 0);
+  const opsB = rounds.reduce((n, r) => n + opsOf(r.joining.stats), 0);
+  const empty = rounds.reduce((n, r) => n + r.still.emptyGets + r.joining.stats.emptyGets, 0);
+  ctx.log(
+    `  joins: median ${median(rounds.map((r) => r.joining.join.hostMs)).toFixed(0)} ms on the host; failed operations during joins: ${failedB} of ${opsB}${failedB > 0 ? ' (SHOULD BE 0)' : ''}, ` +
+      `without: ${failedA} of ${ROUNDS * PHASE_OPS}; empty gets ${empty}${empty > 0 ? ' (SHOULD BE 0)' : ''}; ${((performance.now() - started) / 1000).toFixed(1)} s in all`,
+  );
+  return out;
+}
+
+/** How much a join in progress may cost the tail, at most (docs/benchmarks.md says why). */
+const JOIN_GOAL = { maxRatio: 2 } as const;

@@ -174,7 +174,7 @@ export const replicationPlugin = definePlugin<ResolvedReplicationOptions>({
     const { transfer } = ctx.options;
     ctx.spawn('system', storageActor, { store: ctx.options.store, ring, transferN: transfer.n, ...ctx.options.handoff }, { name: 'storage' });
     ctx.spawn('system', coordinatorActor, { ring, defaults: ctx.options.defaults, buckets: ctx.options.buckets }, { name: 'coordinator' });
-    ctx.spawn('system', ringKeeperActor, { ring, gossipIntervalMs: ctx.options.ringGossipIntervalMs, store: ctx.options.store, transfer }, { name: 'ring' });
+    ctx.spawn('system', ringKeeperActor, { ring, clusterNodes: ctx.clusterNodes, gossipIntervalMs: ctx.options.ringGossipIntervalMs, store: ctx.options.store, transfer }, { name: 'ring' });
   },
 });
 

@@ -140,6 +140,8 @@ export interface TransferConfig extends ReceiverConfig, BatchLimits {
 /** The ring keeper's props. */
 export interface RingKeeperProps {
   readonly ring: Ring;
+  /** Every node of the cluster: those outside the ring serve clients too, so they hear every ring. */
+  readonly clusterNodes: readonly string[];
   readonly gossipIntervalMs: number;
   readonly store: StoreKind;
   readonly transfer: TransferConfig;
@@ -159,8 +161,24 @@ interface Counters {
   strayPartitionsDropped: number;
 }
 
+/** One stray partition on its way to its replicas. */
+interface Sweep {
+  readonly partition: number;
+  /** Its keys when the sweep began, sorted. */
+  readonly keys: string[];
+  /** Keys before this index are confirmed. */
+  next: number;
+  /** The batch on its way. */
+  chunk: string[];
+  /** The clock sent for each key: the partition is dropped only if none changed since. */
+  readonly sent: Map<string, unknown>;
+  readonly awaiting: Set<string>;
+  sentAtMs: number;
+}
+
 interface RingState {
   ring: Ring;
+  readonly clusterNodes: readonly string[];
   readonly gossipIntervalMs: number;
   readonly transfer: TransferConfig;
   readonly store: Store;
@@ -178,21 +196,8 @@ interface RingState {
   /** Hints a leaving node sent to their new holder, by revision. */
   readonly rehoming: Map<number, { readonly owner: string; readonly key: string; readonly sentAtMs: number }>;
   readonly waiters: { readonly version: number; readonly replyTo: ActorRef<RingSettled> }[];
-  /** Stray data on its way to its replicas (one partition at a time). */
-  sweep:
-    | {
-        readonly partition: number;
-        readonly keys: string[];
-        /** Keys before this index are confirmed. */
-        next: number;
-        /** The batch on its way. */
-        chunk: string[];
-        /** The clock sent for each key: the partition is dropped only if none changed since. */
-        readonly sent: Map<string, unknown>;
-        readonly awaiting: Set<string>;
-        sentAtMs: number;
-      }
-    | undefined;
+  /** Stray partitions on their way to their replicas. */
+  readonly sweeps: Map<number, Sweep>;
   /** Nodes that left: they still hear the ring by gossip (a leaver must learn that it left). */
   readonly former: Set<string>;
   changeStartedAtMs: number | undefined;
@@ -261,9 +266,12 @@ function publish(ctx: ActorContext<RingMessage>, data: Record<string, unknown>):
   ctx.publish('starling.ring', data);
 }
 
-/** Every node the ring goes to: its nodes and those that left, but this one. */
+/**
+ * Every node the ring goes to, but this one: the cluster's nodes (a node outside the ring still
+ * coordinates requests, and must route them by the current ring), the ring's, and those that left.
+ */
 function peers(state: RingState, ctx: ActorContext<RingMessage>): string[] {
-  const out = new Set(ringNodes(state.ring));
+  const out = new Set([...state.clusterNodes, ...ringNodes(state.ring)]);
   for (const n of state.former) out.add(n);
   out.delete(ctx.nodeName);
   return [...out];
@@ -515,53 +523,70 @@ function onRehomed(state: RingState, msg: Extract<RingMessage, { type: 'st-writt
 // -------------------------------------------------------------------------------------------------
 // Strays
 
+/** Stray partitions swept at once, at most. */
+const STRAY_SWEEPS = 8;
+
 /**
  * Data this node holds for a partition it is not a replica of, with no change in progress: a
- * write from a coordinator with an older ring that landed after the move, or expired hints moved
- * into the store. It goes to the partition's replicas, a batch at a time, each batch confirmed by
- * all of them; the partition is dropped once every key was confirmed and none changed since.
+ * write from a coordinator with an older ring that landed after the move, or a hint handed over
+ * to a former replica. It goes to the partition's replicas, a batch at a time, each batch
+ * confirmed by all of them; the partition is dropped once every key was confirmed and none
+ * changed since. A few partitions at a time ({@link STRAY_SWEEPS}).
  */
 function sweepStrays(state: RingState, ctx: ActorContext<RingMessage>): void {
   const now = ctx.now();
-  const { n, maxKeys, retryAfterMs } = state.transfer;
-  let sweep = state.sweep;
-  if (sweep === undefined) {
-    if (state.ring.next !== undefined) return;
-    const partition = state.store.partitions().find((p) => !holdsPartition(state.ring, p, n, ctx.nodeName));
-    if (partition === undefined) return;
-    sweep = state.sweep = { partition, keys: state.store.keys(partition).sort(), next: 0, sent: new Map(), awaiting: new Set(), sentAtMs: now, chunk: [] };
+  for (const sweep of state.sweeps.values()) if (sweep.awaiting.size > 0 && now - sweep.sentAtMs >= state.transfer.retryAfterMs) sendSweep(state, sweep, ctx);
+  if (state.ring.next !== undefined || state.sweeps.size >= STRAY_SWEEPS) return;
+  for (const partition of state.store.partitions()) {
+    if (state.sweeps.size >= STRAY_SWEEPS) break;
+    if (state.sweeps.has(partition) || holdsPartition(state.ring, partition, state.transfer.n, ctx.nodeName)) continue;
+    const sweep: Sweep = { partition, keys: state.store.keys(partition).sort(), next: 0, chunk: [], sent: new Map(), awaiting: new Set(), sentAtMs: now };
+    state.sweeps.set(partition, sweep);
+    advanceSweep(state, sweep, ctx);
   }
-  if (sweep.awaiting.size > 0 && now - sweep.sentAtMs < retryAfterMs) return;
-  if (sweep.awaiting.size === 0 && sweep.chunk.length > 0) {
-    sweep.next += sweep.chunk.length;
-    sweep.chunk = [];
-  }
+}
+
+/** The next batch of a sweep, or its end once every key was confirmed. */
+function advanceSweep(state: RingState, sweep: Sweep, ctx: ActorContext<RingMessage>): void {
+  sweep.next += sweep.chunk.length;
+  sweep.chunk = sweep.keys.slice(sweep.next, sweep.next + state.transfer.maxKeys);
+  if (sweep.chunk.length > 0) return sendSweep(state, sweep, ctx);
   const { partition } = sweep;
-  const replicas = preferenceList(state.ring, partition, n).filter((node) => node !== ctx.nodeName);
-  if (sweep.chunk.length === 0 && sweep.next >= sweep.keys.length) {
-    // Every key confirmed: drop, unless something was written here meanwhile (then sweep again).
-    const current = state.store.keys(partition);
-    const unchanged = current.length === sweep.sent.size && current.every((k) => state.store.get(partition, k) === sweep!.sent.get(k));
-    if (unchanged && holdsPartition(state.ring, partition, n, ctx.nodeName) === false) {
-      state.counters.keysDropped += state.store.drop(partition);
-      state.counters.strayPartitionsDropped++;
-    }
-    state.sweep = undefined;
-    return;
+  state.sweeps.delete(partition);
+  // Every key confirmed: drop, unless something was written here meanwhile (a later round sweeps again).
+  const current = state.store.keys(partition);
+  const unchanged = current.length === sweep.sent.size && current.every((k) => state.store.get(partition, k) === sweep.sent.get(k));
+  if (unchanged && !holdsPartition(state.ring, partition, state.transfer.n, ctx.nodeName)) {
+    state.counters.keysDropped += state.store.drop(partition);
+    state.counters.strayPartitionsDropped++;
   }
-  if (sweep.chunk.length === 0) sweep.chunk = sweep.keys.slice(sweep.next, sweep.next + maxKeys);
+}
+
+function sendSweep(state: RingState, sweep: Sweep, ctx: ActorContext<RingMessage>): void {
+  const { partition } = sweep;
+  const replicas = preferenceList(state.ring, partition, state.transfer.n).filter((node) => node !== ctx.nodeName);
   sweep.awaiting.clear();
-  sweep.sentAtMs = now;
+  sweep.sentAtMs = ctx.now();
   for (const key of sweep.chunk) {
     const clock = state.store.get(partition, key);
     if (clock === undefined) continue;
     sweep.sent.set(key, clock);
     for (const node of replicas) {
-      const reqId = `s${state.token}.${++state.nextAsk}`;
+      const reqId = `s${state.token}.${partition}.${++state.nextAsk}`;
       sweep.awaiting.add(reqId);
       ctx.tell(selectActor<StorageRequest>(node, STORAGE_PATH), { type: 'st-write', reqId, partition, key, clock, ringVersion: state.ring.version, replyTo: ctx.self as ActorRef<StorageReply> });
     }
   }
+  if (sweep.awaiting.size === 0) advanceSweep(state, sweep, ctx);
+}
+
+function onSweepAck(state: RingState, msg: Extract<RingMessage, { type: 'st-written' }>, ctx: ActorContext<RingMessage>): boolean {
+  const prefix = `s${state.token}.`;
+  if (!msg.reqId.startsWith(prefix)) return false;
+  const partition = Number(msg.reqId.slice(prefix.length).split('.')[0]);
+  const sweep = state.sweeps.get(partition);
+  if (sweep !== undefined && sweep.awaiting.delete(msg.reqId) && sweep.awaiting.size === 0) advanceSweep(state, sweep, ctx);
+  return true;
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -602,6 +627,7 @@ export const ringKeeperActor = defineActor<RingMessage, RingState, RingKeeperPro
     const token = randomToken(ctx);
     return {
       ring: saved !== undefined && saved.version > props.ring.version ? saved : props.ring,
+      clusterNodes: props.clusterNodes,
       gossipIntervalMs: props.gossipIntervalMs,
       transfer: props.transfer,
       store: openStore(ctx.disk, props.store, ctx.nodeUid, () => randomToken(ctx)),
@@ -613,7 +639,7 @@ export const ringKeeperActor = defineActor<RingMessage, RingState, RingKeeperPro
       receiver: undefined,
       serving: new Map(),
       rehoming: new Map(),
-      sweep: undefined,
+      sweeps: new Map(),
       waiters: [],
       former: new Set(),
       changeStartedAtMs: undefined,
@@ -696,8 +722,7 @@ export const ringKeeperActor = defineActor<RingMessage, RingState, RingKeeperPro
         onBatch(state, msg, ctx);
         break;
       case 'st-written':
-        if (state.sweep?.awaiting.delete(msg.reqId) === true) break;
-        onRehomed(state, msg, ctx);
+        if (!onSweepAck(state, msg, ctx)) onRehomed(state, msg, ctx);
         break;
     }
     return state;

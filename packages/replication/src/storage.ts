@@ -119,7 +119,8 @@ function coordinate(state: StorageState, msg: Extract<StorageRequest, { type: 's
   let clock: StoredClock;
   let id: string;
   if (msg.hintFor === undefined || msg.hintFor === ctx.nodeName) {
-    id = state.replicaId;
+    const generation = state.store.generation(msg.partition);
+    id = generation === 0 ? state.replicaId : `${state.replicaId}.${generation}`;
     clock = update(client, state.store.get(msg.partition, msg.key) ?? emptyClock(), id);
     state.store.put(msg.partition, msg.key, clock);
   } else {

@@ -44,13 +44,24 @@ export interface Store {
   keys(partition: number): string[];
   /** Partitions that hold at least one key. */
   partitions(): number[];
-  /** Forgets a whole partition (after a ring change moved it to its new owners); returns the keys dropped. */
+  /**
+   * Forgets a whole partition (after a ring change moved it to its new owners); returns the keys
+   * dropped. Bumps the partition's generation.
+   */
   drop(partition: number): number;
+  /**
+   * How many times this store dropped `partition` (0 at first). A node that coordinates writes of
+   * a partition again after dropping it mints under a new replica id for each generation: its
+   * dots under the old id live on elsewhere, and counting them again from its now empty store
+   * would mint a dot twice (Riak's kv679).
+   */
+  generation(partition: number): number;
 }
 
 interface StoreArea {
   epoch: string;
   readonly partitions: Map<number, Map<string, StoredClock>>;
+  readonly generations: Map<number, number>;
 }
 
 /** A store on the node's disk area. `mintEpoch` draws the epoch if the store is created empty now. */
@@ -60,10 +71,10 @@ export function openStore(disk: Disk, kind: StoreKind, nodeUid: string, mintEpoc
   if (kind === 'memory') for (const k of [...area.keys()]) if (k.startsWith('memory:') && k !== key) area.delete(k);
   let data = area.get(key);
   if (!data) {
-    data = { epoch: mintEpoch(), partitions: new Map() };
+    data = { epoch: mintEpoch(), partitions: new Map(), generations: new Map() };
     area.set(key, data);
   }
-  const { partitions } = data;
+  const { partitions, generations } = data;
   return {
     epoch: data.epoch,
     get: (partition, k) => partitions.get(partition)?.get(k),
@@ -80,7 +91,9 @@ export function openStore(disk: Disk, kind: StoreKind, nodeUid: string, mintEpoc
     drop(partition) {
       const count = partitions.get(partition)?.size ?? 0;
       partitions.delete(partition);
+      generations.set(partition, (generations.get(partition) ?? 0) + 1);
       return count;
     },
+    generation: (partition) => generations.get(partition) ?? 0,
   };
 }
