@@ -42,9 +42,14 @@ export class RingAdmin {
     return this.change({ kind: 'join', member: { node, weight: options.weight ?? 1 } }, options);
   }
 
-  /** Asks for `node` to leave the ring: its partitions (and hints) move to the others first. Resolves as {@link join} does. */
-  leave(node: string, options: RingAdminOptions = {}): Promise<number> {
-    return this.change({ kind: 'leave', node }, options);
+  /**
+   * Asks for `node` to leave the ring: its partitions (and hints) move to the others first.
+   * Resolves as {@link join} does. With `force` (Riak's force-remove), for a node gone for good:
+   * nobody waits for it, its partitions are rebuilt from the other replicas, and writes only it
+   * held are lost.
+   */
+  leave(node: string, options: RingAdminOptions & { readonly force?: boolean } = {}): Promise<number> {
+    return this.change({ kind: 'leave', node, ...(options.force === true ? { force: true } : {}) }, options);
   }
 
   /**

@@ -220,7 +220,7 @@ const MAX_HOPS = 2;
 function isChange(x: unknown): x is RingChange {
   const c = x as RingChange;
   if (typeof x !== 'object' || x === null) return false;
-  if (c.kind === 'leave') return typeof c.node === 'string';
+  if (c.kind === 'leave') return typeof c.node === 'string' && (c.force === undefined || typeof c.force === 'boolean');
   return c.kind === 'join' && typeof c.member === 'object' && c.member !== null && typeof c.member.node === 'string' && typeof c.member.weight === 'number';
 }
 
@@ -317,9 +317,14 @@ function adopt(state: RingState, ring: Ring, ctx: ActorContext<RingMessage>): vo
 
 function startReceiving(state: RingState, ring: Ring, ctx: ActorContext<RingMessage>): void {
   const since = ring.next!.since;
-  const incoming = planTransfers(ring, state.transfer.n).filter((t) => t.to === ctx.nodeName);
+  const { n } = state.transfer;
+  const removed = ring.next!.removed;
+  const incoming = planTransfers(ring, n).filter((t) => t.to === ctx.nodeName);
   const saved = ctx.disk.area<ReceiverProgress>(PROGRESS_AREA).get('progress');
-  state.receiver = new Receiver(since, incoming, state.transfer, state.token, saved);
+  // Other old replicas stand in for a sender that does not answer; a removed node is never asked.
+  const holders = (t: { partition: number }): string[] => preferenceList(ring, t.partition, n).filter((x) => x !== ctx.nodeName && x !== removed);
+  const planned = incoming.map((t) => (t.from === removed ? { ...t, from: holders(t)[0] ?? t.from } : t));
+  state.receiver = new Receiver(since, planned, state.transfer, state.token, saved, holders);
   state.changeStartedAtMs ??= ctx.now();
   publish(ctx, { kind: 'change-started', version: ring.version, since, incoming: incoming.length });
   pullDue(state, ctx);
@@ -389,6 +394,8 @@ function awaited(ring: Ring, n: number): Set<string> {
   const out = new Set(planTransfers(ring, n).map((t) => t.to));
   const staying = new Set(ring.next?.members.map((m) => m.node));
   for (const m of ring.members) if (!staying.has(m.node)) out.add(m.node);
+  // A node removed by force is gone: nobody waits for it.
+  if (ring.next?.removed !== undefined) out.delete(ring.next.removed);
   return out;
 }
 
@@ -457,7 +464,7 @@ function onBatch(state: RingState, msg: Extract<RingMessage, { type: 'ring-batch
   }
   state.counters.keysReceived += entries.length;
   state.counters.bytesReceived += msg.data.length;
-  const outcome = receiver.merged(msg.partition, msg.from, { keys: entries.length, bytes: msg.data.length, lastKey: msg.lastKey, isLast: msg.isLast }, ctx.now());
+  const outcome = receiver.merged(msg.reqId, msg.partition, msg.from, { keys: entries.length, bytes: msg.data.length, lastKey: msg.lastKey, isLast: msg.isLast }, ctx.now());
   ctx.disk.area<ReceiverProgress>(PROGRESS_AREA).set('progress', receiver.progress());
   if ('next' in outcome) return sendPull(state, outcome.next, ctx);
   onFinished(state, outcome.finished, ctx);

@@ -63,6 +63,11 @@ export interface RingTarget {
   readonly since: number;
   readonly owners: readonly string[];
   readonly members: readonly RingMember[];
+  /**
+   * A node removed by force (Riak's force-remove: it is gone for good): nobody pulls from it or
+   * waits for it; its partitions come from the other replicas, and what only it held is lost.
+   */
+  readonly removed?: string;
 }
 
 /** Q unless told otherwise: Dynamo's strategy 3 wants Q much larger than the number of nodes (DESIGN: 1024 or more). */
@@ -924,8 +929,9 @@ export function isRing(x: unknown): x is Ring {
   const next = (x as { next?: unknown }).next;
   if (next === undefined) return true;
   if (typeof next !== 'object' || next === null) return false;
-  const t = next as { since?: unknown; owners?: unknown; members?: unknown };
+  const t = next as { since?: unknown; owners?: unknown; members?: unknown; removed?: unknown };
   if (typeof t.since !== 'number' || !Number.isSafeInteger(t.since) || t.since < 1 || t.since > r.version) return false;
+  if (t.removed !== undefined && (typeof t.removed !== 'string' || !names.has(t.removed) || (t.members as unknown[]).some((m) => (m as RingMember | null)?.node === t.removed))) return false;
   if (!Array.isArray(t.members) || t.members.length === 0) return false;
   const nextNames = new Set<string>();
   previous = undefined;
@@ -967,6 +973,7 @@ function compareRings(a: Ring, b: Ring): number {
   const x = a.next;
   const y = b.next;
   if (x.since !== y.since) return x.since - y.since;
+  if (x.removed !== y.removed) return byName(x.removed ?? '', y.removed ?? '');
   if (x.members.length !== y.members.length) return x.members.length - y.members.length;
   for (let i = 0; i < x.members.length; i++) {
     if (x.members[i]!.node !== y.members[i]!.node) return byName(x.members[i]!.node, y.members[i]!.node);
@@ -991,7 +998,10 @@ export function newerRing(a: Ring, b: Ring): Ring {
 // with `next`, partitions move, and the claimant then commits `next` as the ring.
 
 /** A ring change as an operator asks for it. */
-export type RingChange = { readonly kind: 'join'; readonly member: RingMember } | { readonly kind: 'leave'; readonly node: string };
+export type RingChange =
+  | { readonly kind: 'join'; readonly member: RingMember }
+  /** `force`: the node is gone for good; its partitions are rebuilt from the other replicas (see {@link RingTarget.removed}). */
+  | { readonly kind: 'leave'; readonly node: string; readonly force?: boolean };
 
 /**
  * Starts a change: the same ring with `next` set to what {@link joinRing} or {@link leaveRing}
@@ -1005,7 +1015,8 @@ export function beginChange(ring: Ring, change: RingChange, by: string): Ring {
   if (ring.next !== undefined) throw new RingError('INVALID_ARGUMENT', `a change is in progress (ring version ${ring.version}); the next one waits until it is done`);
   const target = change.kind === 'join' ? joinRing(ring, change.member, by) : leaveRing(ring, change.node, by);
   // A claimant that leaves stays claimant until the move is done: it commits the end of its own leave.
-  return Object.freeze({ ...settled(ring), version: ring.version + 1, next: Object.freeze({ since: ring.version + 1, owners: target.owners, members: target.members }) });
+  const removed = change.kind === 'leave' && change.force === true ? { removed: change.node } : {};
+  return Object.freeze({ ...settled(ring), version: ring.version + 1, next: Object.freeze({ since: ring.version + 1, owners: target.owners, members: target.members, ...removed }) });
 }
 
 /**

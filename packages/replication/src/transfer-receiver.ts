@@ -42,11 +42,15 @@ export interface Pull {
 interface Incoming {
   readonly partition: number;
   readonly from: string;
+  /** Where to pull from: the planned sender, then other old replicas, taken in turn after misses. */
+  readonly sources: readonly string[];
   after: string | null;
   isDone: boolean;
-  inFlight: { readonly reqId: string; readonly sentAtMs: number } | undefined;
+  inFlight: { readonly reqId: string; readonly from: string; readonly sentAtMs: number } | undefined;
   /** Pulls unanswered in a row: the wait before the next doubles with each. */
   misses: number;
+  /** Index in `sources` of the node pulled from: the next one after two misses in a row, kept while it answers. */
+  source: number;
   notBeforeMs: number;
   keys: number;
   bytes: number;
@@ -78,6 +82,12 @@ export class Receiver {
     /** Tells this receiver's pulls from those of an earlier start of the actor. */
     private readonly token: string,
     saved?: ReceiverProgress,
+    /**
+     * Other nodes that hold a move's partition, pulled from when its sender misses twice in a row
+     * (it may be gone for good): they hold the same keys, bar writes one of them missed. Pulls
+     * name the last key received, so a switch of sender goes on from there.
+     */
+    alternatives: (t: Transfer) => readonly string[] = () => [],
   ) {
     const progress = saved?.version === version ? saved : undefined;
     const done = new Set(progress?.done ?? []);
@@ -86,10 +96,12 @@ export class Receiver {
       this.moves.set(k, {
         partition: t.partition,
         from: t.from,
+        sources: [t.from, ...alternatives(t).filter((x) => x !== t.from)],
         after: progress?.cursors[k] ?? null,
         isDone: done.has(k),
         inFlight: undefined,
         misses: 0,
+        source: 0,
         notBeforeMs: 0,
         keys: 0,
         bytes: 0,
@@ -126,6 +138,7 @@ export class Receiver {
       if (nowMs - m.inFlight.sentAtMs >= this.config.retryAfterMs) {
         m.inFlight = undefined;
         m.misses++;
+        if (m.misses % 2 === 0) m.source = (m.source + 1) % m.sources.length;
         m.notBeforeMs = nowMs + this.config.retryAfterMs * Math.min(2 ** (m.misses - 1), 8);
       } else active++;
     }
@@ -143,23 +156,30 @@ export class Receiver {
 
   private pull(m: Incoming, nowMs: number): Pull {
     const reqId = `${this.token}.${this.version}.${++this.seq}`;
-    m.inFlight = { reqId, sentAtMs: nowMs };
+    const from = m.sources[m.source]!;
+    m.inFlight = { reqId, from, sentAtMs: nowMs };
     m.startedAtMs ??= nowMs;
-    return { reqId, partition: m.partition, from: m.from, after: m.after };
+    return { reqId, partition: m.partition, from, after: m.after };
   }
 
-  /** The move a reply is for, if it answers the pull on its way (a late or repeated reply answers nothing). */
+  /** The move a reply from `from` answers, if it is the pull on its way (a late or repeated reply answers nothing). */
+  private answered(reqId: string, partition: number, from: string): Incoming | undefined {
+    for (const m of this.moves.values()) if (m.partition === partition && m.inFlight?.reqId === reqId && m.inFlight.from === from) return m;
+    return undefined;
+  }
+
+  /** Whether a reply answers the pull on its way (a late or repeated reply answers nothing). */
   expects(reqId: string, partition: number, from: string): boolean {
-    return this.moves.get(id(partition, from))?.inFlight?.reqId === reqId;
+    return this.answered(reqId, partition, from) !== undefined;
   }
 
   /**
    * Records a merged batch: the cursor moves to `lastKey`; on the last batch the move is finished.
    * Returns the next pull of this move (sent at once: ack-clocked), or what finished.
    */
-  merged(partition: number, from: string, batch: { keys: number; bytes: number; lastKey: string | null; isLast: boolean }, nowMs: number): { next: Pull } | { finished: Finished } {
-    const m = this.moves.get(id(partition, from));
-    if (m === undefined || m.inFlight === undefined) throw new Error(`receiver invariant broken: no pull on its way for ${id(partition, from)}`);
+  merged(reqId: string, partition: number, from: string, batch: { keys: number; bytes: number; lastKey: string | null; isLast: boolean }, nowMs: number): { next: Pull } | { finished: Finished } {
+    const m = this.answered(reqId, partition, from);
+    if (m === undefined) throw new Error(`receiver invariant broken: no pull ${reqId} on its way for partition ${partition} from ${from}`);
     m.inFlight = undefined;
     m.misses = 0;
     m.keys += batch.keys;
@@ -167,7 +187,7 @@ export class Receiver {
     if (batch.lastKey !== null) m.after = batch.lastKey;
     if (!batch.isLast) return { next: this.pull(m, nowMs) };
     m.isDone = true;
-    return { finished: { partition, from, keys: m.keys, bytes: m.bytes, durationMs: nowMs - (m.startedAtMs ?? nowMs) } };
+    return { finished: { partition, from: m.from, keys: m.keys, bytes: m.bytes, durationMs: nowMs - (m.startedAtMs ?? nowMs) } };
   }
 
   /** What to keep on disk. */

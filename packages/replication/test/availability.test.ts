@@ -35,6 +35,8 @@ describe('sloppy quorum and hinted handoff', () => {
       // A write whose primaries include n3 also went to a fallback, with a hint naming n3.
       expect(put.replicas).not.toContain('n3');
     }
+    // A put answers at W = 2; the fallback's copy of the last one may still be on its way.
+    await cluster.runFor(200);
     const before = await statsOf(cluster, kv, ['n1', 'n2', 'n4', 'n5']);
     expect(sum(before, (s) => s.storage.hintsByOwner['n3'] ?? 0)).toBeGreaterThanOrEqual(mine.length);
     for (const key of mine) expect(await held(cluster, 'n3', key).catch(() => [])).toEqual([]);
@@ -127,7 +129,9 @@ describe('sloppy quorum and hinted handoff', () => {
     expect(await held(cluster, p3!, 'kept')).toEqual(['v']);
 
     // A primary away longer than hintTtlMs: the hint expires (counted) and is no longer handed over;
-    // its data stays in the holder's own store.
+    // its data moves into the holder's own store, where the holder is no replica of the key: once
+    // the primary is reachable, the stray sweep (ring-keeper.ts) gives it to the key's replicas
+    // and drops it.
     await cluster.network.partition(isolate(cluster.nodes, p3!));
     const second = await cluster.until(kv.put('kept', 'v2', { context: (await cluster.until(kv.get('kept'))).context }));
     expect(second.values).toEqual(['v2']);
@@ -137,7 +141,8 @@ describe('sloppy quorum and hinted handoff', () => {
     expect(sum(stats, (s) => s.storage.expired)).toBe(1);
     await cluster.network.heal();
     await cluster.runFor(3_000);
-    expect(await held(cluster, p3!, 'kept')).toEqual(['v']);
+    expect(await held(cluster, p3!, 'kept')).toEqual(['v2']);
+    if (!primaries(cluster, 'kept').includes(holder)) expect(await held(cluster, holder, 'kept')).toEqual([]);
     await cluster.stop();
   });
 

@@ -100,6 +100,21 @@ describe('beginChange', () => {
     expect(isRing(begun)).toBe(true);
   });
 
+  it('on a forced leave names the removed node in next, with the same target as a plain leave', () => {
+    const forced = beginChange(abc(), { kind: 'leave', node: 'b', force: true }, 'a');
+    const plainLeave = beginChange(abc(), { kind: 'leave', node: 'b' }, 'a');
+    expect(forced.next).toEqual({ ...plainLeave.next, removed: 'b' });
+    // Only a forced leave names one: receivers would otherwise never ask the leaver for its data.
+    expect(plainLeave.next).not.toHaveProperty('removed');
+    expect(beginChange(abc(), { kind: 'leave', node: 'b', force: false }, 'a').next).not.toHaveProperty('removed');
+    expect(isRing(forced)).toBe(true);
+    expect(sameRing(forced, plainLeave)).toBe(false);
+    expect(newerRing(forced, plainLeave)).toBe(newerRing(plainLeave, forced));
+    const done = finishChange(forced, 'a');
+    expect(done.next).toBeUndefined();
+    expect(done.members.map((m) => m.node)).toEqual(['a', 'c']);
+  });
+
   it('refuses a second change while one is in progress, and any change by a non-claimant', () => {
     const begun = joining();
     expect(refusal(() => beginChange(begun, { kind: 'join', member: { node: 'e', weight: 1 } }, 'a')).code).toBe('INVALID_ARGUMENT');
@@ -260,6 +275,8 @@ describe('isRing checks next', () => {
     ['a member with an empty name', (r) => (r.next!.members[0]!.node = '')],
     ['next null', (r) => ((r as { next: unknown }).next = null)],
     ['next a string', (r) => ((r as { next: unknown }).next = 'soon')],
+    ['removed naming a node outside the ring', (r) => ((r.next as { removed?: unknown }).removed = 'zz')],
+    ['removed not a string', (r) => ((r.next as { removed?: unknown }).removed = 1)],
   ];
   for (const [name, spoil] of malformed) {
     it(`rejects next with ${name}`, () => {

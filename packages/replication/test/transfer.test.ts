@@ -67,7 +67,7 @@ describe('ownership transfer interrupted by faults', () => {
     const stuck = await cluster.until(admin.ring('n1'));
     expect(stuck.next?.since).toBe(joined);
     await cluster.restart('n4');
-    const settled = await cluster.until(admin.settled(joined + 1), { timeoutMs: 120_000 });
+    const settled = await cluster.until(admin.settled(joined), { timeoutMs: 120_000 });
     expect(settled.members.map((m) => m.node)).toEqual(['n1', 'n2', 'n3', 'n4']);
     await cluster.runFor(2_000);
     await load.stop();
@@ -91,7 +91,7 @@ describe('ownership transfer interrupted by faults', () => {
     await cluster.runFor(5_000);
     expect((await cluster.until(admin.ring('n1'))).next?.since).toBe(left);
     await cluster.network.heal();
-    const settled = await cluster.until(admin.settled(left + 1), { timeoutMs: 120_000 });
+    const settled = await cluster.until(admin.settled(left), { timeoutMs: 120_000 });
     expect(settled.members.map((m) => m.node)).toEqual(['n1', 'n3', 'n4']);
     await cluster.runFor(3_000);
     await load.stop();
@@ -118,7 +118,7 @@ describe('ownership transfer interrupted by faults', () => {
     for (const node of ['n1', 'n4']) expect((await cluster.until(admin.ring(node))).version).toBe(1);
     await cluster.network.heal();
     const joined = await cluster.until(asked);
-    const settled = await cluster.until(admin.settled(joined + 1, { via: 'n5' }), { timeoutMs: 120_000 });
+    const settled = await cluster.until(admin.settled(joined, { via: 'n5' }), { timeoutMs: 120_000 });
     expect(settled.members.map((m) => m.node)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
     await load.stop();
     // A replica across the partition that missed a write (W = 2 reached without it, no spare
@@ -145,7 +145,7 @@ describe('growing and shrinking under load', () => {
     let ring = await cluster.until(admin.ring('n1'));
     for (const node of nodes.slice(3)) {
       const v = await cluster.until(admin.join(node, { via: 'n2' }));
-      ring = await cluster.until(admin.settled(v + 1), { timeoutMs: 120_000 });
+      ring = await cluster.until(admin.settled(v), { timeoutMs: 120_000 });
       // The claimant sent the ring that ends the change to every node; let it land everywhere.
       await cluster.runFor(1_000);
       const where = await census(cluster, ring);
@@ -154,7 +154,7 @@ describe('growing and shrinking under load', () => {
     expect(ring.members.map((m) => m.node)).toEqual(nodes);
     for (const node of ['n8', 'n7', 'n6', 'n5', 'n1']) {
       const v = await cluster.until(admin.leave(node, { via: 'n2' }));
-      ring = await cluster.until(admin.settled(v + 1, { via: 'n2' }), { timeoutMs: 120_000 });
+      ring = await cluster.until(admin.settled(v, { via: 'n2' }), { timeoutMs: 120_000 });
     }
     expect(ring.members.map((m) => m.node)).toEqual(['n2', 'n3', 'n4']);
     // The claimant left: the role went to the first remaining member.
