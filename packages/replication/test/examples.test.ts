@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { main as availability } from '../examples/availability.ts';
 import { main as kv } from '../examples/kv.ts';
+import { main as transfer } from '../examples/transfer.ts';
 
 describe('the README store example', () => {
   it('concurrent puts become siblings and a put with the read context resolves them; the seed replays it', async () => {
@@ -19,5 +20,18 @@ describe('the README availability example', () => {
     const held = Number(/^copies held for n3 as hints: (\d+)$/.exec(lines[1]!)?.[1]);
     expect(held).toBeGreaterThan(0);
     expect(lines[2]).toBe(`after n3 is back: hints held 0, keys at n3 ${held}`);
+  });
+});
+
+describe('the README ring-change example', () => {
+  it('a join moves three quarters of the partitions to n4, a leave empties n2, and every key is still read', async () => {
+    const lines = await transfer();
+    expect(lines[0]).toBe('before: keys at n1 n2 n3 n4: 300 300 300 0');
+    const [, version, partitions, keys] = /^n4 joined: ring (\d+), (\d+) partitions and (\d+) keys received$/.exec(lines[1]!) ?? [];
+    expect(Number(version)).toBe(3); // 2 began the change, 3 finished it
+    expect(Number(partitions)).toBe(768); // n4 enters the preference list of 3 in 4 of 1024 partitions
+    expect(Number(keys)).toBeGreaterThan(150);
+    expect(lines[2]).toBe('n2 left: keys at n1 n2 n3 n4: 300 0 300 300');
+    expect(lines[3]).toBe('user:42 [{"visits":42}]');
   });
 });
