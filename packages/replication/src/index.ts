@@ -92,6 +92,7 @@ export {
   type RingErrorCode,
   type RingMember,
   ringMoves,
+  ringDigest,
   ringNodes,
   type RingTarget,
   reassignClaimant,

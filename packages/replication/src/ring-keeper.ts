@@ -36,6 +36,7 @@ import {
   preferenceList,
   reassignClaimant,
   type Ring,
+  ringDigest,
   type RingChange,
   ringNodes,
   settledRing,
@@ -284,6 +285,7 @@ function adopt(state: RingState, ring: Ring, ctx: ActorContext<RingMessage>): vo
   const before = state.ring;
   state.ring = ring;
   saveRing(ctx.disk, ring);
+  publish(ctx, { kind: 'ring-adopted', version: ring.version, digest: ringDigest(ring), isChanging: ring.next !== undefined });
   const updated: RingUpdated = { type: 'ring-updated', ring };
   ctx.tell(selectActor<RingUpdated>(ctx.nodeName, COORDINATOR_PATH), updated);
   ctx.tell(selectActor<RingUpdated>(ctx.nodeName, STORAGE_PATH), updated);

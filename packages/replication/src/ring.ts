@@ -1051,6 +1051,15 @@ export function reassignClaimant(ring: Ring, node: string): Ring {
 }
 
 /** Every node of the ring and of the change in progress, sorted by name. */
+/**
+ * A 32-bit digest of everything a ring says (version, claimant, owners, members, the change in
+ * progress): two rings with equal digests are, but for a hash collision, the same ring. Cheap to
+ * publish and compare where a whole ring is not (events, dashboards, tests of "one ring per version").
+ */
+export function ringDigest(ring: Ring): number {
+  return keyHash(JSON.stringify([ring.version, ring.claimant, ring.partitionCount, ring.owners, ring.members, ring.next ?? null]));
+}
+
 export function ringNodes(ring: Ring): string[] {
   const names = new Set(ring.members.map((m) => m.node));
   for (const m of ring.next?.members ?? []) names.add(m.node);

@@ -12,7 +12,7 @@ import { census, notOk, quiesce, steadyLoad, transferCluster } from './support/t
 
 describe('progress of a ring change', () => {
   simIt('events tell the change committed, each partition received (keys, bytes, duration) and the change finished; counters agree', 731, async (seed) => {
-    const { cluster, admin } = await transferCluster({ seed, nodes: 4 });
+    const { cluster, admin, rings } = await transferCluster({ seed, nodes: 4 });
     const events: Record<string, unknown>[] = [];
     cluster.events.on('custom', (e) => {
       if (e.topic === 'starling.ring') events.push({ node: e.node, ...(e.data as Record<string, unknown>) });
@@ -47,13 +47,15 @@ describe('progress of a ring change', () => {
     }
     expect(sent).toBe(status.keysReceived);
     expect(dropped).toBe(status.keysReceived);
+    expect(rings.adopted()).toBeGreaterThan(0);
+    expect(rings.conflicts()).toEqual([]);
     await cluster.stop();
   });
 });
 
 describe('refused changes', () => {
   simIt('a leave of a non-member and a bad weight are refused with the ring’s code; a join of a member is answered, not applied twice', 732, async (seed) => {
-    const { cluster, admin } = await transferCluster({ seed, nodes: 4 });
+    const { cluster, admin, rings } = await transferCluster({ seed, nodes: 4 });
     await expect(cluster.until(admin.leave('nobody'))).rejects.toMatchObject({ name: 'RingError', code: 'UNKNOWN_MEMBER' });
     await expect(cluster.until(admin.join('n4', { weight: 0 }))).rejects.toMatchObject({ code: 'INVALID_MEMBER' });
     expect((await cluster.until(admin.ring('n1'))).version).toBe(1);
@@ -64,13 +66,15 @@ describe('refused changes', () => {
     await expect(cluster.until(admin.reassignClaimant('n4'))).rejects.toMatchObject({ code: 'INVALID_MEMBER' });
     const ring = await cluster.until(admin.settled(v));
     expect(ring.members.map((m) => m.node)).toEqual(['n1', 'n2', 'n3', 'n4']);
+    expect(rings.adopted()).toBeGreaterThan(0);
+    expect(rings.conflicts()).toEqual([]);
     await cluster.stop();
   });
 });
 
 describe('bad input to the ring keeper', () => {
   simIt('malformed messages, forged batches and forged readiness are refused and counted; nothing is merged; the node keeps serving', 733, async (seed) => {
-    const { cluster, admin } = await transferCluster({ seed, nodes: 4 });
+    const { cluster, admin, rings } = await transferCluster({ seed, nodes: 4 });
     const kv = new KvClient(cluster);
     for (let i = 0; i < 50; i++) await cluster.until(kv.put(`k${i}`, `v${i}`));
     const keeper = ringRef('n4') as ActorRef<unknown>;
@@ -90,13 +94,15 @@ describe('bad input to the ring keeper', () => {
     expect(where.missing).toEqual([]);
     expect(where.leftBehind).toEqual([]);
     for (let i = 0; i < 50; i++) expect((await cluster.until(kv.get(`k${i}`))).values).toEqual([`v${i}`]);
+    expect(rings.adopted()).toBeGreaterThan(0);
+    expect(rings.conflicts()).toEqual([]);
     await cluster.stop();
   });
 });
 
 describe('a claimant gone for good', () => {
   simIt('changes wait; the operator makes another node claimant and force-removes the old one; data is rebuilt from the other replicas', 734, async (seed) => {
-    const { cluster, admin } = await transferCluster({ seed, nodes: 5, ringMembers: ['n1', 'n2', 'n3', 'n4'] });
+    const { cluster, admin, rings } = await transferCluster({ seed, nodes: 5, ringMembers: ['n1', 'n2', 'n3', 'n4'] });
     const load = steadyLoad(cluster, { seed, keys: 200, via: ['n2', 'n3', 'n4'] });
     await cluster.runFor(3_000);
     await cluster.kill('n1');
@@ -126,8 +132,24 @@ describe('a claimant gone for good', () => {
     expect(notOk(load.history).filter((l) => !l.includes('ASK_TIMEOUT') && !l.includes('unknown'))).toEqual([]);
     const result = check({ history: load.history.entries(), final });
     expect(result.violations, formatViolations(result)).toEqual([]);
+    expect(rings.adopted()).toBeGreaterThan(0);
+    expect(rings.conflicts()).toEqual([]);
     await cluster.stop();
   });
 });
 
 export type { RuntimeEvent };
+
+describe('reassignment is the operator’s responsibility', () => {
+  simIt('a claimant reassigned while the old one still runs (operator error) can make two rings of one version, and the ring check sees it', 735, async (seed) => {
+    const { cluster, admin, rings } = await transferCluster({ seed, nodes: 5, ringMembers: ['n1', 'n2', 'n3', 'n4'] });
+    await cluster.network.partition({ shape: 'groups', groups: [['n1'], ['n2', 'n3', 'n4', 'n5']] });
+    expect(await cluster.until(admin.reassignClaimant('n2'))).toBe(2);
+    // n1 does not know: a join asked of it commits its own version 2.
+    expect(await cluster.until(admin.join('n5', { via: 'n1' }))).toBe(2);
+    await cluster.runFor(1_000);
+    expect(rings.conflicts()).toHaveLength(1);
+    expect(rings.conflicts()[0]).toMatch(/^v2: /);
+    await cluster.stop();
+  });
+});

@@ -12,7 +12,7 @@ import { census, notOk, quiesce, steadyLoad, transferCluster } from './support/t
 describe('ownership transfer under load', () => {
   simIt('N=3 R=2 W=2: a join and then a leave finish with every partition on its new owners, nothing left behind, no failed operation, no violation', 701, async (seed) => {
     // Small batches, one partition at a time: the moves last long enough for many operations.
-    const { cluster, admin } = await transferCluster({ seed, nodes: 4, replication: { transferConcurrency: 1, transferBatchKeys: 4 } });
+    const { cluster, admin, rings } = await transferCluster({ seed, nodes: 4, replication: { transferConcurrency: 1, transferBatchKeys: 4 } });
     const load = steadyLoad(cluster, { seed, keys: 600, via: ['n1', 'n2', 'n3'] });
     await cluster.runFor(5_000);
     const joinedAtMs = cluster.now();
@@ -39,6 +39,8 @@ describe('ownership transfer under load', () => {
     const result = check({ history: load.history.entries(), final });
     expect(result.violations, formatViolations(result)).toEqual([]);
     expect(result.stats.ops).toBeGreaterThan(300);
+    expect(rings.adopted()).toBeGreaterThan(0);
+    expect(rings.conflicts()).toEqual([]);
     await cluster.stop();
   });
 });
@@ -57,7 +59,7 @@ async function untilPartlyMoved(cluster: Awaited<ReturnType<typeof transferClust
 describe('ownership transfer interrupted by faults', () => {
   simIt('a join interrupted by the joiner’s kill and restart resumes where it was and finishes', 711, async (seed) => {
     // Small batches and one partition at a time, so the kill lands mid-move.
-    const { cluster, admin } = await transferCluster({ seed, nodes: 4, replication: { transferConcurrency: 1, transferBatchKeys: 4 } });
+    const { cluster, admin, rings } = await transferCluster({ seed, nodes: 4, replication: { transferConcurrency: 1, transferBatchKeys: 4 } });
     const load = steadyLoad(cluster, { seed, keys: 300, via: ['n1', 'n2', 'n3'] });
     await cluster.runFor(4_000);
     const joined = await cluster.until(admin.join('n4'));
@@ -78,11 +80,13 @@ describe('ownership transfer interrupted by faults', () => {
     expect(notOk(load.history)).toEqual([]);
     const result = check({ history: load.history.entries(), final });
     expect(result.violations, formatViolations(result)).toEqual([]);
+    expect(rings.adopted()).toBeGreaterThan(0);
+    expect(rings.conflicts()).toEqual([]);
     await cluster.stop();
   });
 
   simIt('a leave interrupted by a partition of the leaver waits, and finishes after the heal', 712, async (seed) => {
-    const { cluster, admin } = await transferCluster({ seed, nodes: 4, gossip: true, ringMembers: ['n1', 'n2', 'n3', 'n4'], replication: { transferConcurrency: 1, transferBatchKeys: 4 } });
+    const { cluster, admin, rings } = await transferCluster({ seed, nodes: 4, gossip: true, ringMembers: ['n1', 'n2', 'n3', 'n4'], replication: { transferConcurrency: 1, transferBatchKeys: 4 } });
     const load = steadyLoad(cluster, { seed, keys: 300, via: ['n1', 'n3', 'n4'] });
     await cluster.runFor(4_000);
     const left = await cluster.until(admin.leave('n2'));
@@ -101,11 +105,13 @@ describe('ownership transfer interrupted by faults', () => {
     expect(where.leftBehind).toEqual([]);
     const result = check({ history: load.history.entries(), final });
     expect(result.violations, formatViolations(result)).toEqual([]);
+    expect(rings.adopted()).toBeGreaterThan(0);
+    expect(rings.conflicts()).toEqual([]);
     await cluster.stop();
   });
 
   simIt('a join asked on the side of a partition without the claimant waits, and completes after the heal', 713, async (seed) => {
-    const { cluster, admin } = await transferCluster({ seed, nodes: 5, ringMembers: ['n1', 'n2', 'n3', 'n4'] });
+    const { cluster, admin, rings } = await transferCluster({ seed, nodes: 5, ringMembers: ['n1', 'n2', 'n3', 'n4'] });
     const load = steadyLoad(cluster, { seed, keys: 200, via: ['n2', 'n3'] });
     await cluster.runFor(3_000);
     await cluster.network.partition({ shape: 'groups', groups: [['n1', 'n2'], ['n3', 'n4', 'n5']] });
@@ -132,6 +138,8 @@ describe('ownership transfer interrupted by faults', () => {
     expect(where.leftBehind).toEqual([]);
     const result = check({ history: load.history.entries(), final });
     expect(result.violations, formatViolations(result)).toEqual([]);
+    expect(rings.adopted()).toBeGreaterThan(0);
+    expect(rings.conflicts()).toEqual([]);
     await cluster.stop();
   });
 });
@@ -139,7 +147,7 @@ describe('ownership transfer interrupted by faults', () => {
 describe('growing and shrinking under load', () => {
   simIt('3 to 8 nodes one join at a time, then back to 3 one leave at a time: every step settles with data in place and no violation', 721, async (seed) => {
     const nodes = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8'];
-    const { cluster, admin } = await transferCluster({ seed, nodes: 8, replication: { partitionCount: 128 } });
+    const { cluster, admin, rings } = await transferCluster({ seed, nodes: 8, replication: { partitionCount: 128 } });
     const load = steadyLoad(cluster, { seed, keys: 400, via: ['n1', 'n2', 'n3'] });
     await cluster.runFor(3_000);
     let ring = await cluster.until(admin.ring('n1'));
@@ -168,6 +176,8 @@ describe('growing and shrinking under load', () => {
     expect(notOk(load.history)).toEqual([]);
     const result = check({ history: load.history.entries(), final });
     expect(result.violations, formatViolations(result)).toEqual([]);
+    expect(rings.adopted()).toBeGreaterThan(0);
+    expect(rings.conflicts()).toEqual([]);
     await cluster.stop();
   });
 });

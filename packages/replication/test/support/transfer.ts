@@ -32,7 +32,15 @@ export interface TransferClusterOptions {
 }
 
 /** A simulated cluster with 1-10 ms latency, a ring of `ringMembers`, Q = 64 (so runs stay short), and fast ring gossip. */
-export async function transferCluster(o: TransferClusterOptions): Promise<{ cluster: SimulationCluster; admin: RingAdmin }> {
+/** Every ring any node adopted, by version: "two rings with one version never exist" as a check. */
+export interface RingVersions {
+  /** Rings adopted (all nodes, all versions). */
+  readonly adopted: () => number;
+  /** Each version adopted with more than one digest, as `v<version>: <digest>@<node>, ...`. */
+  readonly conflicts: () => string[];
+}
+
+export async function transferCluster(o: TransferClusterOptions): Promise<{ cluster: SimulationCluster; admin: RingAdmin; rings: RingVersions }> {
   const cluster = await startCluster({
     runtime: 'simulation',
     seed: o.seed,
@@ -52,8 +60,22 @@ export async function transferCluster(o: TransferClusterOptions): Promise<{ clus
       }),
     ],
   });
+  const seen = new Map<number, Map<number, string>>();
+  let adopted = 0;
+  cluster.events.on('custom', (e) => {
+    const data = e.data as { kind?: unknown; version?: unknown; digest?: unknown };
+    if (e.topic !== 'starling.ring' || data.kind !== 'ring-adopted') return;
+    adopted++;
+    const digests = seen.get(data.version as number) ?? new Map<number, string>();
+    seen.set(data.version as number, digests);
+    if (!digests.has(data.digest as number)) digests.set(data.digest as number, e.node);
+  });
+  const rings: RingVersions = {
+    adopted: () => adopted,
+    conflicts: () => [...seen].filter(([, d]) => d.size > 1).map(([v, d]) => `v${v}: ${[...d].map(([digest, node]) => `${digest}@${node}`).join(', ')}`),
+  };
   if (o.gossip === true) await awaitMembership(cluster);
-  return { cluster, admin: new RingAdmin(cluster) };
+  return { cluster, admin: new RingAdmin(cluster), rings };
 }
 
 /** A seeded generator for the load's own choices (never the cluster's). */
