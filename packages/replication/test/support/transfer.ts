@@ -20,7 +20,9 @@ import {
   type VersionVector,
 } from '../../src/index.ts';
 import { useReplication } from '../../src/index.ts';
-import { awaitMembership, FAST_GOSSIP } from './workload.ts';
+import { expect } from 'vitest';
+import { check, formatViolations } from '../../src/index.ts';
+import { awaitMembership, FAST_GOSSIP, finalState } from './workload.ts';
 
 export interface TransferClusterOptions {
   readonly seed: number;
@@ -182,4 +184,34 @@ export async function quiesce(cluster: SimulationCluster, extraMs = 2_000, timeo
     await cluster.runFor(1_000);
   }
   await cluster.runFor(extraMs);
+}
+
+/**
+ * The end of a transfer test: stops the load, optionally reads every key (read repair) and waits
+ * for hints and strays to settle, then expects every key on exactly its replicas in `ring`, no
+ * checker violation, no ring version adopted with two contents and, with `everyOpOk`, no failed
+ * operation. Returns the census's key count and the checker's operation count.
+ */
+export async function expectClean(
+  t: { readonly cluster: SimulationCluster; readonly rings: RingVersions; readonly load: Load },
+  ring: Ring,
+  o: { readonly everyOpOk?: boolean; readonly readKeys?: number; readonly quiesce?: boolean } = {},
+): Promise<{ keys: number; ops: number }> {
+  const { cluster, rings, load } = t;
+  await load.stop();
+  if (o.readKeys !== undefined) {
+    const kv = new KvClient(cluster);
+    for (let k = 0; k < o.readKeys; k++) await cluster.until(kv.get(`k${k}`));
+  }
+  const final = await finalState(cluster, 3_000);
+  if (o.quiesce === true) await quiesce(cluster);
+  const where = await census(cluster, ring);
+  expect(where.missing).toEqual([]);
+  expect(where.leftBehind).toEqual([]);
+  if (o.everyOpOk === true) expect(notOk(load.history)).toEqual([]);
+  const result = check({ history: load.history.entries(), final });
+  expect(result.violations, formatViolations(result)).toEqual([]);
+  expect(rings.adopted()).toBeGreaterThan(0);
+  expect(rings.conflicts()).toEqual([]);
+  return { keys: where.keys, ops: result.stats.ops };
 }
