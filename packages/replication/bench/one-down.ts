@@ -12,7 +12,8 @@
  * 2. phase A (all up): `PHASE_OPS` operations from the host's {@link KvClient} (coordinators: all
  *    5 nodes in turn), half puts and half gets, `IN_FLIGHT` outstanding, over `KEY_COUNT` keys
  *    taken in turn (so no two operations in flight share a key); puts carry the key's last
- *    context, so a key keeps one value. Each operation's time from call to reply is recorded;
+ *    context, so a key keeps one value (the driver, load.ts, is shared with transfer.ts). Each
+ *    operation's time from call to reply is recorded;
  * 3. kills one node (a different one each round), and polls every live node's gossip snapshot
  *    until none of them holds a live (alive or suspect) start of it: the detection time is logged;
  * 4. phase B (one down): `WARMUP_DOWN_OPS` untimed, then the same `PHASE_OPS` mix timed, the client
@@ -41,7 +42,8 @@ import { type Cluster, startCluster } from '@starling/actors';
 import { gossipRef, type GossipRequest, isActive, type MembershipSnapshot, useGossip } from '@starling/gossip';
 import { type BenchContext, type BenchGroup, type BenchResult, figureResult } from '../../../scripts/bench/types.ts';
 import { median, within } from '../../actors/bench/threads-support.ts';
-import { KvClient, useReplication, type VersionVector } from '../src/index.ts';
+import { KvClient, useReplication } from '../src/index.ts';
+import { describePhase, drive, failedOf, KINDS, type Kind, type LoadOptions, logFailures, newLoad, opsOf, type PhaseStats, percentiles } from './load.ts';
 
 const NODES = 5;
 const REPLICATION = { n: 3, r: 2, w: 2 } as const;
@@ -95,131 +97,20 @@ const LATENCY_UNIT = 'µs (lower is better)';
 /** How much a node down may cost the tail, at most (docs/benchmarks.md says why). */
 const GOAL = { maxRatio: 2 } as const;
 
-type Kind = 'put' | 'get';
-const KINDS: readonly Kind[] = ['put', 'get'];
+// -------------------------------------------------------------------------------------------------
+// The load (the driver and its statistics: load.ts)
 
 const VALUE = 'v'.repeat(VALUE_BYTES);
 const KEYS = Array.from({ length: KEY_COUNT }, (_, i) => `key-${String(i).padStart(4, '0')}`);
+const LOAD: LoadOptions = { keys: KEYS, value: VALUE, inFlight: IN_FLIGHT, errorsLogged: ERRORS_LOGGED };
+/** Under a round's own lines in the log. */
+const FAILURE_INDENT = '    ';
 
-// -------------------------------------------------------------------------------------------------
-// The load
-
-interface Load {
-  readonly contexts: Map<string, VersionVector>;
-  /** Operations started so far on this cluster: picks the key and the kind of the next one. */
-  next: number;
-}
-
-/** One phase's outcome, per kind. */
-interface PhaseStats {
-  /** Every operation's time from call to reply (or to its error), µs. */
-  readonly latenciesUs: Record<Kind, number[]>;
-  readonly failed: Record<Kind, number>;
-  /** Failures by error code (and the first few messages). */
-  readonly errors: Map<string, number>;
-  readonly firstErrors: string[];
-  /** Gets that found no value (every key is written before any get): should stay 0. */
-  emptyGets: number;
-  wallMs: number;
-}
-
-function newStats(): PhaseStats {
-  return { latenciesUs: { put: [], get: [] }, failed: { put: 0, get: 0 }, errors: new Map(), firstErrors: [], emptyGets: 0, wallMs: 0 };
-}
-
-/**
- * The kind of operation number `i`: puts and gets alternate, and the alternation flips at every
- * pass over the keys, so each key is read and written in turn across passes.
- */
-function kindOf(i: number): Kind {
-  return (i + Math.floor(i / KEY_COUNT)) % 2 === 0 ? 'put' : 'get';
-}
-
-function describeError(err: unknown): { code: string; text: string } {
-  const code = typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'ERROR';
-  const message = err instanceof Error ? err.message : String(err);
-  return { code, text: `${code}: ${message}` };
-}
-
-/**
- * Runs `count` operations with `IN_FLIGHT` outstanding, puts and gets alternating (or `only` one
- * kind), and records each one's latency and any failure. Never rejects: a failure is counted and
- * the phase goes on.
- */
-function drive(kv: KvClient, load: Load, count: number, only?: Kind): Promise<PhaseStats> {
-  const stats = newStats();
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    let started = 0;
-    let done = 0;
-    const launch = (): void => {
-      started++;
-      const i = load.next++;
-      const key = KEYS[i % KEY_COUNT]!;
-      const kind = only ?? kindOf(i);
-      const t = performance.now();
-      let op: Promise<unknown>;
-      if (kind === 'get') {
-        op = kv.get(key).then((r) => {
-          if (r.values.length === 0) stats.emptyGets++;
-        });
-      } else {
-        const context = load.contexts.get(key);
-        op = kv.put(key, VALUE, context === undefined ? {} : { context }).then((r) => {
-          load.contexts.set(key, r.context);
-        });
-      }
-      op.then(
-        () => stats.latenciesUs[kind].push((performance.now() - t) * 1000),
-        (err: unknown) => {
-          // A failure's time to the error is part of the tail too (a timeout is the longest kind).
-          stats.latenciesUs[kind].push((performance.now() - t) * 1000);
-          stats.failed[kind]++;
-          const { code, text } = describeError(err);
-          stats.errors.set(code, (stats.errors.get(code) ?? 0) + 1);
-          if (stats.firstErrors.length < ERRORS_LOGGED) stats.firstErrors.push(`${kind} ${key}: ${text}`);
-        },
-      ).then(() => {
-        if (++done === count) {
-          stats.wallMs = performance.now() - t0;
-          resolve(stats);
-        } else if (started < count) launch();
-      });
-    };
-    for (let i = 0; i < Math.min(IN_FLIGHT, count); i++) launch();
-  });
-}
-
-/** Nearest rank, of an unsorted sample. */
-function percentile(values: readonly number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
-interface Percentiles {
-  readonly p50: number;
-  readonly p99: number;
-}
-
-function percentiles(stats: PhaseStats, kind: Kind): Percentiles {
-  return { p50: percentile(stats.latenciesUs[kind], 0.5), p99: percentile(stats.latenciesUs[kind], 0.99) };
-}
-
-function describePhase(name: string, stats: PhaseStats): string {
-  const ops = stats.latenciesUs.put.length + stats.latenciesUs.get.length;
-  const kinds = KINDS.map((k) => {
-    const p = percentiles(stats, k);
-    return `${k} p50 ${p.p50.toFixed(0)} p99 ${p.p99.toFixed(0)} µs`;
-  }).join(', ');
-  const failed = stats.failed.put + stats.failed.get;
-  const failures = failed === 0 ? '0 failed' : `${failed} FAILED (${stats.failed.put} puts, ${stats.failed.get} gets; ${[...stats.errors].map(([c, n]) => `${n} ${c}`).join(', ')})`;
-  return `${name}: ${kinds}; ${((ops / stats.wallMs) * 1000).toFixed(0)} ops/s, ${failures}, ${stats.emptyGets} empty gets`;
-}
-
-function logFailures(ctx: BenchContext, name: string, stats: PhaseStats): void {
-  for (const e of stats.firstErrors) ctx.log(`    ${name} failure: ${e}`);
-}
+/** Up to `count` operations: the phases here have a fixed size. */
+const upTo =
+  (count: number) =>
+  (launched: number): boolean =>
+    launched < count;
 
 /**
  * Messages sent between nodes so far (`links()` leaves out the host's links), and of them those
@@ -242,7 +133,7 @@ async function measuredPhase(cluster: Cluster, victim: string, run: () => Promis
   const stats = await within(run(), PHASE_TIMEOUT_MS, what);
   const cpu = process.cpuUsage(cpu0);
   const after = await linkTotals(cluster, victim);
-  const ops = stats.latenciesUs.put.length + stats.latenciesUs.get.length;
+  const ops = opsOf(stats);
   const msgs =
     `${((after.sent - before.sent) / ops).toFixed(2)} node-to-node msgs/op (${((after.toVictim - before.toVictim) / ops).toFixed(2)} towards ${victim}), ` +
     `process CPU ${((cpu.user + cpu.system) / ops).toFixed(0)} µs/op (${((cpu.user + cpu.system) / 1000 / stats.wallMs).toFixed(2)} cores)`;
@@ -323,33 +214,33 @@ async function runRound(ctx: BenchContext, round: number): Promise<RoundResult> 
   try {
     const nodes = cluster.nodes;
     const converged = await waitForViews(cluster, nodes, allAlive(nodes), CONVERGE_TIMEOUT_MS, 'membership to converge');
-    const load: Load = { contexts: new Map(), next: 0 };
+    const load = newLoad(LOAD);
     const all = new KvClient(cluster);
     const setup = await within(
       (async () => {
-        const writes = await drive(all, load, KEY_COUNT, 'put');
+        const writes = await drive(all, load, upTo(KEY_COUNT), 'put');
         const out = [writes];
-        for (let done = 0; done < WARMUP_OPS; done += WARMUP_CHUNK) out.push(await drive(all, load, WARMUP_CHUNK));
+        for (let done = 0; done < WARMUP_OPS; done += WARMUP_CHUNK) out.push(await drive(all, load, upTo(WARMUP_CHUNK)));
         return out;
       })(),
       PHASE_TIMEOUT_MS,
       'writing the keys and warming up',
     );
-    const setupFailed = setup.reduce((n, s) => n + s.failed.put + s.failed.get, 0);
+    const setupFailed = setup.reduce((n, s) => n + failedOf(s), 0);
     const rates = setup.slice(1).map((s) => ((WARMUP_CHUNK / s.wallMs) * 1000).toFixed(0));
     ctx.log(
       `  round ${round + 1}/${ROUNDS}: ${NODES} nodes up, views converged ${converged.ms.toFixed(0)} ms after start, ${KEY_COUNT} keys written, ${WARMUP_OPS} ops warm-up ` +
         `(ops/s per ${WARMUP_CHUNK}: ${rates.join(' ')}), ${((performance.now() - t0) / 1000).toFixed(1)} s in all${setupFailed > 0 ? `; ${setupFailed} setup operations FAILED` : ''}`,
     );
-    for (const s of setup) logFailures(ctx, 'setup', s);
+    for (const s of setup) logFailures(ctx, 'setup', s, FAILURE_INDENT);
 
     // Phase A: all up.
     const victim = nodes[round % nodes.length]!;
     const beforeA = gossipTotals(await Promise.all(nodes.map((n) => snapshotOf(cluster, n))));
-    const { stats: up, msgs: msgsA } = await measuredPhase(cluster, victim, () => drive(all, load, PHASE_OPS), 'phase A');
+    const { stats: up, msgs: msgsA } = await measuredPhase(cluster, victim, () => drive(all, load, upTo(PHASE_OPS)), 'phase A');
     const afterA = gossipTotals(await Promise.all(nodes.map((n) => snapshotOf(cluster, n))));
     ctx.log(`    ${describePhase('all up', up)}; ${msgsA}`);
-    logFailures(ctx, 'all up', up);
+    logFailures(ctx, 'all up', up, FAILURE_INDENT);
     const gossipDuringA = `${afterA.suspicions - beforeA.suspicions} suspicions, ${afterA.refutations - beforeA.refutations} refutations, ${afterA.deaths - beforeA.deaths} deaths`;
     if (afterA.deaths > beforeA.deaths) ctx.log(`    a FALSE DEATH during phase A (${gossipDuringA}): the all-up figures saw a node declared down`);
 
@@ -366,13 +257,13 @@ async function runRound(ctx: BenchContext, round: number): Promise<RoundResult> 
 
     // Phase B: one down, the client talks to live coordinators only.
     const survivors = new KvClient(cluster, { nodes: live });
-    const warmB = await within(drive(survivors, load, WARMUP_DOWN_OPS), PHASE_TIMEOUT_MS, 'the warm-up of phase B');
-    const { stats: down, msgs: msgsB } = await measuredPhase(cluster, victim, () => drive(survivors, load, PHASE_OPS), 'phase B');
+    const warmB = await within(drive(survivors, load, upTo(WARMUP_DOWN_OPS)), PHASE_TIMEOUT_MS, 'the warm-up of phase B');
+    const { stats: down, msgs: msgsB } = await measuredPhase(cluster, victim, () => drive(survivors, load, upTo(PHASE_OPS)), 'phase B');
     ctx.log(`    ${describePhase('warm-up with one down (untimed)', warmB)}`);
-    logFailures(ctx, 'one down, warm-up', warmB);
+    logFailures(ctx, 'one down, warm-up', warmB, FAILURE_INDENT);
     ctx.log(`    ${describePhase('one down', down)}; ${msgsB}`);
-    logFailures(ctx, 'one down', down);
-    const downFailures = warmB.failed.put + warmB.failed.get + down.failed.put + down.failed.get;
+    logFailures(ctx, 'one down', down, FAILURE_INDENT);
+    const downFailures = failedOf(warmB) + failedOf(down);
     return { victim, detectMs, up, down, downFailures };
   } finally {
     await within(cluster.stop(), STOP_TIMEOUT_MS, 'stopping the cluster');
@@ -417,7 +308,7 @@ export const kvOneDown: BenchGroup = {
     }
     for (const line of summary) ctx.log(line);
     const failures = rounds.reduce((n, r) => n + r.downFailures, 0);
-    const failuresUp = rounds.reduce((n, r) => n + r.up.failed.put + r.up.failed.get, 0);
+    const failuresUp = rounds.reduce((n, r) => n + failedOf(r.up), 0);
     const detect = rounds.map((r) => r.detectMs);
     ctx.log(
       `  detection (kill to every live node seeing it down): median ${median(detect).toFixed(0)} ms, max ${Math.max(...detect).toFixed(0)} ms; ` +

@@ -58,11 +58,12 @@
  *   a cycle carries one more clock entry. The bytes a join moves grow by ~3-4% a round (4.06 MB
  *   for the first warm-up join, ~5.3 MB at the last round), and operations get a little dearer;
  *   phases A and B of one round are next to each other and see the same clocks.
- * - The load, as in one-down.ts: the host's `KvClient`, coordinators n1..n3 in turn in both phases
- *   (n4 is not a member in phase A), `IN_FLIGHT` outstanding, puts and gets alternating over the
- *   preloaded keys taken in turn, puts carrying the key's last context. A failed operation counts
- *   in the percentiles with its time to the error; failures are counted and the first logged
- *   (none are expected: writes go to old and new replicas, reads to the old ones).
+ * - The load, the same as one-down.ts's (load.ts drives both): the host's `KvClient`,
+ *   coordinators n1..n3 in turn in both phases (n4 is not a member in phase A), `IN_FLIGHT`
+ *   outstanding, puts and gets alternating over the preloaded keys taken in turn, puts carrying
+ *   the key's last context. A failed operation counts in the percentiles with its time to the
+ *   error; failures are counted and the first logged (none are expected: writes go to old and new
+ *   replicas, reads to the old ones).
  * - The figure is the median over rounds of phase B's p99 against the median of phase A's; p50s,
  *   throughput, the join's duration and what it moved go to the log, and every failed operation,
  *   empty get and get with siblings is counted (all should be 0). `TRANSFER_JOIN_CONTROL=1` runs
@@ -92,6 +93,7 @@ import {
   useReplication,
   type VersionVector,
 } from '../src/index.ts';
+import { describeError, describePhase, drive, failedOf, KINDS, logFailures, type Load, newLoad, opsOf, type PhaseStats, percentiles } from './load.ts';
 
 const NODES = 4;
 const MEMBERS = ['n1', 'n2', 'n3'] as const;
@@ -198,19 +200,6 @@ async function change(admin: RingAdmin, kind: 'join' | 'leave', via: string): Pr
   const version = kind === 'join' ? await admin.join(JOINER, { timeoutMs: CHANGE_TIMEOUT_MS }) : await admin.leave(JOINER, { timeoutMs: CHANGE_TIMEOUT_MS });
   const ring = await admin.settled(version + 1, { via, timeoutMs: CHANGE_TIMEOUT_MS });
   return { version, hostMs: performance.now() - t0, ring };
-}
-
-function describeError(err: unknown): { code: string; text: string } {
-  const code = typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'ERROR';
-  const message = err instanceof Error ? err.message : String(err);
-  return { code, text: `${code}: ${message}` };
-}
-
-/** Nearest rank, of an unsorted sample. */
-function percentile(values: readonly number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 /** Writes every key once, `IN_FLIGHT` at a time; resolves with the failures (none expected). */
@@ -426,123 +415,10 @@ const WARMUP_OPS = 40_000;
 const WARMUP_JOINS = 2;
 /** Fewer operations than this in phase B (a join faster than expected) and its p99s are logged as thin. */
 const MIN_JOIN_OPS = 2_000;
-
-type Kind = 'put' | 'get';
-const KINDS: readonly Kind[] = ['put', 'get'];
-
-interface Load {
-  readonly kv: KvClient;
-  readonly keys: readonly string[];
-  readonly contexts: Map<string, VersionVector>;
-  /** Operations started so far: picks the key and the kind of the next one. */
-  next: number;
-}
-
-interface PhaseStats {
-  /** Every operation's time from call to reply (or to its error), µs. */
-  readonly latenciesUs: Record<Kind, number[]>;
-  readonly failed: Record<Kind, number>;
-  readonly errors: Map<string, number>;
-  readonly firstErrors: string[];
-  /** Gets that found no value (every key is written before any get): should stay 0. */
-  emptyGets: number;
-  /** Gets that found more than one value (no two operations in flight share a key, and puts carry the last context): should stay 0. */
-  siblingGets: number;
-  wallMs: number;
-}
-
-function newStats(): PhaseStats {
-  return { latenciesUs: { put: [], get: [] }, failed: { put: 0, get: 0 }, errors: new Map(), firstErrors: [], emptyGets: 0, siblingGets: 0, wallMs: 0 };
-}
-
-/** Puts and gets alternate, and the alternation flips at every pass over the keys (one-down.ts). */
-function kindOf(i: number, keyCount: number): Kind {
-  return (i + Math.floor(i / keyCount)) % 2 === 0 ? 'put' : 'get';
-}
-
-/**
- * Keeps `IN_FLIGHT` operations outstanding while `more()` says so (checked before each launch),
- * and resolves once every launched one is done. Never rejects: failures are counted.
- */
-function drive(load: Load, more: (launched: number) => boolean): Promise<PhaseStats> {
-  const stats = newStats();
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    let launched = 0;
-    let outstanding = 0;
-    const finish = (): void => {
-      stats.wallMs = performance.now() - t0;
-      resolve(stats);
-    };
-    const launch = (): void => {
-      launched++;
-      outstanding++;
-      const i = load.next++;
-      const key = load.keys[i % load.keys.length]!;
-      const kind = kindOf(i, load.keys.length);
-      const t = performance.now();
-      let op: Promise<unknown>;
-      if (kind === 'get') {
-        op = load.kv.get(key).then((r) => {
-          if (r.values.length === 0) stats.emptyGets++;
-          else if (r.values.length > 1) stats.siblingGets++;
-        });
-      } else {
-        const context = load.contexts.get(key);
-        op = load.kv.put(key, VALUE, context === undefined ? {} : { context }).then((r) => {
-          load.contexts.set(key, r.context);
-        });
-      }
-      op.then(
-        () => stats.latenciesUs[kind].push((performance.now() - t) * 1000),
-        (err: unknown) => {
-          stats.latenciesUs[kind].push((performance.now() - t) * 1000);
-          stats.failed[kind]++;
-          const { code, text } = describeError(err);
-          stats.errors.set(code, (stats.errors.get(code) ?? 0) + 1);
-          if (stats.firstErrors.length < ERRORS_LOGGED) stats.firstErrors.push(`${kind} ${key}: ${text}`);
-        },
-      ).then(() => {
-        outstanding--;
-        if (more(launched)) launch();
-        else if (outstanding === 0) finish();
-      });
-    };
-    for (let i = 0; i < IN_FLIGHT && more(launched); i++) launch();
-    if (launched === 0) finish();
-  });
-}
-
-interface Percentiles {
-  readonly p50: number;
-  readonly p99: number;
-}
-
-function percentiles(stats: PhaseStats, kind: Kind): Percentiles {
-  return { p50: percentile(stats.latenciesUs[kind], 0.5), p99: percentile(stats.latenciesUs[kind], 0.99) };
-}
-
-function opsOf(stats: PhaseStats): number {
-  return stats.latenciesUs.put.length + stats.latenciesUs.get.length;
-}
-
-function failedOf(stats: PhaseStats): number {
-  return stats.failed.put + stats.failed.get;
-}
-
-function describePhase(name: string, stats: PhaseStats): string {
-  const kinds = KINDS.map((k) => {
-    const p = percentiles(stats, k);
-    return `${k} p50 ${p.p50.toFixed(0)} p99 ${p.p99.toFixed(0)} µs`;
-  }).join(', ');
-  const failed = failedOf(stats);
-  const failures = failed === 0 ? '0 failed' : `${failed} FAILED (${stats.failed.put} puts, ${stats.failed.get} gets; ${[...stats.errors].map(([c, n]) => `${n} ${c}`).join(', ')})`;
-  return `${name}: ${opsOf(stats)} ops in ${stats.wallMs.toFixed(0)} ms, ${kinds}; ${((opsOf(stats) / stats.wallMs) * 1000).toFixed(0)} ops/s, ${failures}, ${stats.emptyGets} empty gets, ${stats.siblingGets} with siblings`;
-}
-
-function logFailures(ctx: BenchContext, name: string, stats: PhaseStats): void {
-  for (const e of stats.firstErrors) ctx.log(`      ${name} failure: ${e}`);
-}
+/** The phases here last for a time or until an event, so their lines say how many operations they ran. */
+const SIZED = { size: true } as const;
+/** Under a round's own lines in the log. */
+const FAILURE_INDENT = '      ';
 
 interface JoinPhase {
   readonly stats: PhaseStats;
@@ -551,10 +427,10 @@ interface JoinPhase {
 }
 
 /** Phase B: the load runs from before the join is asked until n4 answers with the settled ring; resolves with the operations started in between. */
-async function joinPhase(admin: RingAdmin, load: Load): Promise<JoinPhase> {
+async function joinPhase(admin: RingAdmin, kv: KvClient, load: Load): Promise<JoinPhase> {
   const before = await status(admin, JOINER);
   let settled = false;
-  const running = drive(load, () => !settled);
+  const running = drive(kv, load, () => !settled);
   let join: ChangeTiming;
   try {
     join = await change(admin, 'join', JOINER);
@@ -606,12 +482,13 @@ export const transferP99DuringJoin: BenchGroup = {
 async function joinRounds(ctx: BenchContext, cluster: Cluster, started: number): Promise<BenchResult[]> {
   const admin = new RingAdmin(cluster);
   const keys = Array.from({ length: PRELOAD_KEYS }, (_, i) => `key-${String(i).padStart(6, '0')}`);
-  const load: Load = { kv: new KvClient(cluster, { nodes: MEMBERS }), keys, contexts: new Map(), next: 0 };
+  const kv = new KvClient(cluster, { nodes: MEMBERS });
+  const load = newLoad({ keys, value: VALUE, inFlight: IN_FLIGHT, errorsLogged: ERRORS_LOGGED });
   const t0 = performance.now();
-  const failures = await within(writeAll(load.kv, keys, load.contexts), PHASE_TIMEOUT_MS, 'preloading the keys');
+  const failures = await within(writeAll(kv, keys, load.contexts), PHASE_TIMEOUT_MS, 'preloading the keys');
   if (failures.length > 0) throw new Error(`${failures.length} preload writes FAILED: ${failures.slice(0, ERRORS_LOGGED).join('; ')}`);
   const t1 = performance.now();
-  const warm = await within(drive(load, (n) => n < WARMUP_OPS), PHASE_TIMEOUT_MS, 'warming up');
+  const warm = await within(drive(kv, load, (n) => n < WARMUP_OPS), PHASE_TIMEOUT_MS, 'warming up');
   const t2 = performance.now();
   ctx.log(
     `  threads, ${NODES} nodes, ring ${MEMBERS.join(' ')} + ${JOINER} joining, Q=${(await admin.ring(MEMBERS[0])).partitionCount}, N=${REPLICATION.n} R=${REPLICATION.r} W=${REPLICATION.w}, ` +
@@ -620,14 +497,14 @@ async function joinRounds(ctx: BenchContext, cluster: Cluster, started: number):
   );
   const warmJoinMs: number[] = [];
   for (let i = 0; i < WARMUP_JOINS; i++) {
-    const warmJoin = await within(joinPhase(admin, load), PHASE_TIMEOUT_MS, 'the warm-up join');
+    const warmJoin = await within(joinPhase(admin, kv, load), PHASE_TIMEOUT_MS, 'the warm-up join');
     const warmLeave = await change(admin, 'leave', JOINER);
     warmJoinMs.push(warmJoin.join.hostMs);
     ctx.log(
       `    warm-up join ${i + 1}/${WARMUP_JOINS} (untimed): ${warmJoin.moved.keys} keys, ${warmJoin.moved.bytes} bytes in ${warmJoin.moved.partitions} partitions, ` +
-        `${warmJoin.join.hostMs.toFixed(0)} ms on the host; leave ${warmLeave.hostMs.toFixed(0)} ms; ${describePhase('load', warmJoin.stats)}`,
+        `${warmJoin.join.hostMs.toFixed(0)} ms on the host; leave ${warmLeave.hostMs.toFixed(0)} ms; ${describePhase('load', warmJoin.stats, SIZED)}`,
     );
-    logFailures(ctx, 'warm-up join', warmJoin.stats);
+    logFailures(ctx, 'warm-up join', warmJoin.stats, FAILURE_INDENT);
   }
   // Phase A lasts as long as the join phase before it (the last warm-up join's for the first
   // round), and the control's phase B as long as the last warm-up join. The tails here are
@@ -643,14 +520,14 @@ async function joinRounds(ctx: BenchContext, cluster: Cluster, started: number):
   for (let r = 0; r < ROUNDS; r++) {
     const tA = performance.now();
     const lengthA = phaseMs;
-    const still = await within(drive(load, () => performance.now() - tA < lengthA), PHASE_TIMEOUT_MS, 'phase A');
+    const still = await within(drive(kv, load, () => performance.now() - tA < lengthA), PHASE_TIMEOUT_MS, 'phase A');
     if (isControl) {
       const t = performance.now();
-      const stats = await within(drive(load, () => performance.now() - t < controlMs), PHASE_TIMEOUT_MS, 'phase B (control)');
+      const stats = await within(drive(kv, load, () => performance.now() - t < controlMs), PHASE_TIMEOUT_MS, 'phase B (control)');
       rounds.push({ still, joining: { stats, join: { version: 0, hostMs: stats.wallMs, ring: undefined }, moved: { keys: 0, bytes: 0, partitions: 0, lastChangeMs: undefined } } });
       ctx.log(`    round ${r + 1}/${ROUNDS}: control, no join (phase B for ${controlMs.toFixed(0)} ms)`);
     } else {
-      const joining = await within(joinPhase(admin, load), PHASE_TIMEOUT_MS, 'phase B (join)');
+      const joining = await within(joinPhase(admin, kv, load), PHASE_TIMEOUT_MS, 'phase B (join)');
       const leave = await change(admin, 'leave', JOINER);
       rounds.push({ still, joining });
       const m = joining.moved;
@@ -661,10 +538,10 @@ async function joinRounds(ctx: BenchContext, cluster: Cluster, started: number):
     }
     const joining = rounds[rounds.length - 1]!.joining;
     phaseMs = joining.stats.wallMs;
-    ctx.log(`      ${describePhase('no change', still)}`);
-    logFailures(ctx, 'no change', still);
-    ctx.log(`      ${describePhase('during the join', joining.stats)}${opsOf(joining.stats) < MIN_JOIN_OPS ? ` (THIN: fewer than ${MIN_JOIN_OPS} operations)` : ''}`);
-    logFailures(ctx, 'during the join', joining.stats);
+    ctx.log(`      ${describePhase('no change', still, SIZED)}`);
+    logFailures(ctx, 'no change', still, FAILURE_INDENT);
+    ctx.log(`      ${describePhase('during the join', joining.stats, SIZED)}${opsOf(joining.stats) < MIN_JOIN_OPS ? ` (THIN: fewer than ${MIN_JOIN_OPS} operations)` : ''}`);
+    logFailures(ctx, 'during the join', joining.stats, FAILURE_INDENT);
   }
 
   const out: BenchResult[] = [];

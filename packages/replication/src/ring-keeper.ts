@@ -118,7 +118,8 @@ export type RingMessage =
       readonly isLast: boolean;
     }
   /** Gossip: another node's ring. */
-  | { readonly type: 'ring-state'; readonly ring: Ring }
+  /** A node's ring (gossip, broadcast). With `from`, a receiver whose ring is newer answers with it; with `pull`, with whatever it has. */
+  | { readonly type: 'ring-state'; readonly ring: Ring; readonly from?: string; readonly pull?: boolean }
   | { readonly type: 'ring-gossip-tick'; readonly token: string }
   | { readonly type: 'ring-transfer-tick'; readonly token: string }
   /** Acknowledgements of hints a leaving node hands over. */
@@ -199,6 +200,15 @@ interface RingState {
   readonly waiters: { readonly version: number; readonly replyTo: ActorRef<RingSettled> }[];
   /** Stray partitions on their way to their replicas. */
   readonly sweeps: Map<number, Sweep>;
+  /**
+   * After a start without a ring on disk (a first start, or a restart empty): the peers whose
+   * ring this node has heard, until they and it are a majority of the nodes it knows (then
+   * undefined). Until then it commits nothing: as a claimant restarted empty it would otherwise
+   * commit a version the cluster already has.
+   */
+  syncing: Set<string> | undefined;
+  /** Changes that reached this node as claimant before it had heard a peer's ring: committed once it has (bounded). */
+  readonly deferred: Extract<RingMessage, { type: 'ring-commit' }>[];
   /** Nodes that left: they still hear the ring by gossip (a leaver must learn that it left). */
   readonly former: Set<string>;
   changeStartedAtMs: number | undefined;
@@ -217,6 +227,7 @@ const SNAPSHOT_IDLE_MS = 30_000;
 /** Waiters kept per node, at most (a flood of asks cannot grow memory without bound). */
 const MAX_WAITERS = 1_024;
 const MAX_HOPS = 2;
+const MAX_DEFERRED = 64;
 
 function isChange(x: unknown): x is RingChange {
   const c = x as RingChange;
@@ -252,7 +263,7 @@ function isWellFormed(msg: RingMessage): boolean {
         typeof msg.isLast === 'boolean'
       );
     case 'ring-state':
-      return isRing(msg.ring);
+      return isRing(msg.ring) && (msg.from === undefined || typeof msg.from === 'string') && (msg.pull === undefined || typeof msg.pull === 'boolean');
     case 'st-written':
       return typeof msg.reqId === 'string' && typeof msg.node === 'string';
     case 'ring-gossip-tick':
@@ -333,11 +344,29 @@ function startReceiving(state: RingState, ring: Ring, ctx: ActorContext<RingMess
   reportIfReady(state, ctx);
 }
 
+/**
+ * Started without a ring on disk: asks every peer for its ring (again every transfer tick, since
+ * peers starting at the same time may not be there yet) rather than wait for gossip.
+ */
+function askPeersForRings(state: RingState, ctx: ActorContext<RingMessage>): void {
+  if (state.syncing === undefined) return;
+  for (const node of peers(state, ctx)) ctx.tell(ringRef(node), { type: 'ring-state', ring: state.ring, from: ctx.nodeName, pull: true });
+}
+
+/** Ends syncing once this node and the peers it heard are a majority of the nodes it knows; commits what waited. */
+function syncedIfMajority(state: RingState, ctx: ActorContext<RingMessage>): void {
+  if (state.syncing === undefined) return;
+  const known = peers(state, ctx).length + 1;
+  if (state.syncing.size + 1 <= known / 2) return;
+  state.syncing = undefined;
+  for (const commit of state.deferred.splice(0)) onCommit(state, commit, ctx);
+}
+
 /** Sends a ring this node committed to every node at once, rather than waiting for gossip. */
 function broadcast(state: RingState, ctx: ActorContext<RingMessage>, also: readonly string[] = []): void {
   const to = new Set([...peers(state, ctx), ...also]);
   to.delete(ctx.nodeName);
-  for (const node of to) ctx.tell(ringRef(node), { type: 'ring-state', ring: state.ring });
+  for (const node of to) ctx.tell(ringRef(node), { type: 'ring-state', ring: state.ring, from: ctx.nodeName });
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -371,6 +400,11 @@ function onCommit(state: RingState, msg: Extract<RingMessage, { type: 'ring-comm
   const version = ids.get(msg.id);
   if (version !== undefined) return answer({ type: 'ring-committed', version });
   if (alreadyDone(state.ring, msg.change)) return answer({ type: 'ring-committed', version: state.ring.version });
+  if (state.syncing !== undefined) {
+    // Not before this node has heard the cluster's ring; the asker repeats anyway, this only saves a round.
+    if (state.deferred.length < MAX_DEFERRED) state.deferred.push(msg);
+    return;
+  }
   // One change at a time: the asker repeats until this one is done.
   if (state.ring.next !== undefined) return;
   try {
@@ -603,7 +637,7 @@ function onSweepAck(state: RingState, msg: Extract<RingMessage, { type: 'st-writ
 
 function gossipTick(state: RingState, ctx: ActorContext<RingMessage>): void {
   const others = peers(state, ctx);
-  if (others.length > 0) ctx.tell(ringRef(others[Math.floor(ctx.random() * others.length)]!), { type: 'ring-state', ring: state.ring });
+  if (others.length > 0) ctx.tell(ringRef(others[Math.floor(ctx.random() * others.length)]!), { type: 'ring-state', ring: state.ring, from: ctx.nodeName, ...(state.syncing === undefined ? {} : { pull: true }) });
   for (const [id, a] of state.asked) ctx.tell(ringRef(state.ring.claimant), { type: 'ring-commit', id, change: a.change, from: ctx.nodeName, hops: 0 });
   reportIfReady(state, ctx);
   const now = ctx.now();
@@ -650,6 +684,8 @@ export const ringKeeperActor = defineActor<RingMessage, RingState, RingKeeperPro
       rehoming: new Map(),
       sweeps: new Map(),
       waiters: [],
+      syncing: saved !== undefined ? undefined : new Set(),
+      deferred: [],
       former: new Set(),
       changeStartedAtMs: undefined,
       lastChangeMs: undefined,
@@ -662,6 +698,8 @@ export const ringKeeperActor = defineActor<RingMessage, RingState, RingKeeperPro
     ctx.timers.repeat('transfer', state.transfer.tickMs, { type: 'ring-transfer-tick', token: state.token });
     // A change in progress when this node stopped goes on where its receiver's cursors stand.
     if (state.ring.next !== undefined) startReceiving(state, state.ring, ctx);
+    syncedIfMajority(state, ctx); // a cluster of one
+    askPeersForRings(state, ctx);
     return state;
   },
   receive(state, msg, ctx) {
@@ -675,12 +713,22 @@ export const ringKeeperActor = defineActor<RingMessage, RingState, RingKeeperPro
         break;
       case 'ring-transfer-tick':
         if (msg.token !== state.token) break;
+        askPeersForRings(state, ctx);
         pullDue(state, ctx);
         rehomeHints(state, ctx);
         sweepStrays(state, ctx);
         break;
       case 'ring-state':
-        if (msg.ring.version > state.ring.version && msg.ring.partitionCount === state.ring.partitionCount) adopt(state, msg.ring, ctx);
+        if (msg.ring.partitionCount !== state.ring.partitionCount) break;
+        if (msg.ring.version > state.ring.version) adopt(state, msg.ring, ctx);
+        // Push-pull: a sender behind (or asking) hears this node's ring at once.
+        else if (msg.from !== undefined && msg.from !== ctx.nodeName && (msg.pull === true || msg.ring.version < state.ring.version)) {
+          ctx.tell(ringRef(msg.from), { type: 'ring-state', ring: state.ring, from: ctx.nodeName });
+        }
+        if (state.syncing !== undefined && msg.from !== undefined && msg.from !== ctx.nodeName) {
+          state.syncing.add(msg.from);
+          syncedIfMajority(state, ctx);
+        }
         break;
       case 'ring-get':
         ctx.tell(msg.replyTo, { type: 'ring', ring: state.ring });

@@ -140,9 +140,31 @@ describe('a claimant gone for good', () => {
 
 export type { RuntimeEvent };
 
+describe('a claimant restarted empty', () => {
+  simIt('hears the cluster’s ring before it commits: a join asked at once gets a new version, not one the cluster already has', 736, async (seed) => {
+    const { cluster, admin, rings } = await transferCluster({ seed, nodes: 5, ringMembers: ['n1', 'n2', 'n3', 'n4'] });
+    const kv = new KvClient(cluster);
+    for (let i = 0; i < 50; i++) await cluster.until(kv.put(`k${i}`, `v${i}`));
+    const left = await cluster.until(admin.leave('n4'));
+    await cluster.until(admin.settled(left));
+    // The claimant loses its disk (its ring, the ids it committed) and is asked for a change at once.
+    await cluster.restartEmpty('n1');
+    const joined = await cluster.until(admin.join('n5', { via: 'n1' }));
+    expect(joined).toBe(left + 2);
+    const ring = await cluster.until(admin.settled(joined, { via: 'n2' }));
+    expect(ring.members.map((m) => m.node)).toEqual(['n1', 'n2', 'n3', 'n5']);
+    await cluster.runFor(2_000);
+    expect(rings.conflicts()).toEqual([]);
+    // n1's own copies are gone; the other replicas still serve every key.
+    for (let i = 0; i < 50; i++) expect((await cluster.until(kv.get(`k${i}`))).values).toEqual([`v${i}`]);
+    await cluster.stop();
+  });
+});
+
 describe('reassignment is the operator’s responsibility', () => {
   simIt('a claimant reassigned while the old one still runs (operator error) can make two rings of one version, and the ring check sees it', 735, async (seed) => {
     const { cluster, admin, rings } = await transferCluster({ seed, nodes: 5, ringMembers: ['n1', 'n2', 'n3', 'n4'] });
+    await cluster.runFor(1_000); // n1 has heard its peers' rings
     await cluster.network.partition({ shape: 'groups', groups: [['n1'], ['n2', 'n3', 'n4', 'n5']] });
     expect(await cluster.until(admin.reassignClaimant('n2'))).toBe(2);
     // n1 does not know: a join asked of it commits its own version 2.
