@@ -76,6 +76,7 @@ export {
 export { type QuorumSpec, ReadQuorum, WriteQuorum } from './quorum.ts';
 export {
   beginChange,
+  changingNodes,
   createRing,
   DEFAULT_PARTITION_COUNT,
   finishChange,

@@ -23,22 +23,25 @@
  * `/system/storage` on the same node: this actor reads them to serve pulls, merges received
  * batches into the store, and drops moved partitions.
  */
-import { type ActorContext, type ActorRef, defineActor, isActorRef, selectActor, StarlingError } from '@starling/actors';
+import { type ActorContext, type ActorRef, defineActor, isActorRef, MessageTooLargeError, selectActor, StarlingError } from '@starling/actors';
 import { COORDINATOR_PATH } from './coordinator.ts';
 import { sync } from './dvv.ts';
 import { type HintStore, openHints } from './hints.ts';
 import type { StorageReply, StorageRequest } from './protocol.ts';
 import {
   beginChange,
+  changingNodes,
   finishChange,
   isRing,
   partitionOf,
   preferenceList,
+  newerRing,
   reassignClaimant,
   type Ring,
   ringDigest,
   type RingChange,
   ringNodes,
+  sameRing,
   settledRing,
 } from './ring.ts';
 import { savedRing, saveRing } from './ring-disk.ts';
@@ -90,6 +93,8 @@ export interface TransferStatus {
   readonly batchesRefused: number;
   /** Partitions this node held without being their replica (late writes, expired hints), handed to their replicas and dropped. */
   readonly strayPartitionsDropped: number;
+  /** Keys this node could not send in a move: larger than any message (`maxMessageBytes`); their other replicas keep them. */
+  readonly keysTooLarge: number;
   readonly malformedMessages: number;
 }
 
@@ -161,6 +166,7 @@ interface Counters {
   hintsRehomed: number;
   batchesRefused: number;
   strayPartitionsDropped: number;
+  keysTooLarge: number;
 }
 
 /** One stray partition on its way to its replicas. */
@@ -193,8 +199,8 @@ interface RingState {
   /** Claimant: nodes ready for the change in progress. */
   readonly ready: Set<string>;
   receiver: Receiver | undefined;
-  /** Sender: a sorted snapshot of the keys of each partition being pulled. */
-  readonly serving: Map<number, { readonly keys: string[]; usedAtMs: number }>;
+  /** Sender: a sorted snapshot of the keys of each partition being pulled, by `receiver:partition`. */
+  readonly serving: Map<string, { readonly keys: string[]; usedAtMs: number }>;
   /** Hints a leaving node sent to their new holder, by revision. */
   readonly rehoming: Map<number, { readonly owner: string; readonly key: string; readonly sentAtMs: number }>;
   readonly waiters: { readonly version: number; readonly replyTo: ActorRef<RingSettled> }[];
@@ -209,6 +215,8 @@ interface RingState {
   syncing: Set<string> | undefined;
   /** Changes that reached this node as claimant before it had heard a peer's ring: committed once it has (bounded). */
   readonly deferred: Extract<RingMessage, { type: 'ring-commit' }>[];
+  /** Operators' asks to make this node the claimant, waiting for a majority's rings. */
+  readonly reassigns: ActorRef<RingChangeReply>[];
   /** Nodes that left: they still hear the ring by gossip (a leaver must learn that it left). */
   readonly former: Set<string>;
   changeStartedAtMs: number | undefined;
@@ -336,7 +344,8 @@ function startReceiving(state: RingState, ring: Ring, ctx: ActorContext<RingMess
   const saved = ctx.disk.area<ReceiverProgress>(PROGRESS_AREA).get('progress');
   // Other old replicas stand in for a sender that does not answer; a removed node is never asked.
   const holders = (t: { partition: number }): string[] => preferenceList(ring, t.partition, n).filter((x) => x !== ctx.nodeName && x !== removed);
-  const planned = incoming.map((t) => (t.from === removed ? { ...t, from: holders(t)[0] ?? t.from } : t));
+  // A partition only the removed node held (N = 1) has nobody to come from: it is lost, not awaited.
+  const planned = incoming.flatMap((t) => (t.from !== removed ? [t] : holders(t).length > 0 ? [{ ...t, from: holders(t)[0]! }] : []));
   state.receiver = new Receiver(since, planned, state.transfer, state.token, saved, holders);
   state.changeStartedAtMs ??= ctx.now();
   publish(ctx, { kind: 'change-started', version: ring.version, since, incoming: incoming.length });
@@ -353,13 +362,46 @@ function askPeersForRings(state: RingState, ctx: ActorContext<RingMessage>): voi
   for (const node of peers(state, ctx)) ctx.tell(ringRef(node), { type: 'ring-state', ring: state.ring, from: ctx.nodeName, pull: true });
 }
 
+/**
+ * A peer's ring: adopted if newer. Two rings of one version should never exist; if an operator's
+ * error made them, every node converges on the same one (ring.ts orders them) rather than staying
+ * split. Push-pull: a sender whose ring lost (or that asks) hears this node's at once.
+ */
+function onRingState(state: RingState, msg: Extract<RingMessage, { type: 'ring-state' }>, ctx: ActorContext<RingMessage>): void {
+  if (msg.ring.partitionCount !== state.ring.partitionCount) return;
+  const isNewer = msg.ring.version > state.ring.version || (msg.ring.version === state.ring.version && !sameRing(msg.ring, state.ring) && newerRing(msg.ring, state.ring) === msg.ring);
+  if (isNewer) adopt(state, msg.ring, ctx);
+  const from = msg.from !== undefined && msg.from !== ctx.nodeName ? msg.from : undefined;
+  if (from === undefined) return;
+  if (!isNewer && (msg.pull === true || !sameRing(msg.ring, state.ring))) ctx.tell(ringRef(from), { type: 'ring-state', ring: state.ring, from: ctx.nodeName });
+  if (state.syncing !== undefined) {
+    state.syncing.add(from);
+    syncedIfMajority(state, ctx);
+  }
+}
+
 /** Ends syncing once this node and the peers it heard are a majority of the nodes it knows; commits what waited. */
 function syncedIfMajority(state: RingState, ctx: ActorContext<RingMessage>): void {
   if (state.syncing === undefined) return;
   const known = peers(state, ctx).length + 1;
   if (state.syncing.size + 1 <= known / 2) return;
   state.syncing = undefined;
+  for (const replyTo of state.reassigns.splice(0)) reassign(state, replyTo, ctx);
   for (const commit of state.deferred.splice(0)) onCommit(state, commit, ctx);
+}
+
+/** Makes this node the claimant (the operator's call), once it holds the newest ring a majority has. */
+function reassign(state: RingState, replyTo: ActorRef<RingChangeReply>, ctx: ActorContext<RingMessage>): void {
+  if (state.ring.claimant === ctx.nodeName) return ctx.tell(replyTo, { type: 'ring-committed', version: state.ring.version });
+  try {
+    adopt(state, reassignClaimant(state.ring, ctx.nodeName), ctx);
+  } catch (err) {
+    if (!(err instanceof StarlingError)) throw err;
+    return ctx.tell(replyTo, { type: 'ring-refused', code: String(err.code), message: err.message });
+  }
+  broadcast(state, ctx);
+  ctx.tell(replyTo, { type: 'ring-committed', version: state.ring.version });
+  maybeFinish(state, ctx);
 }
 
 /** Sends a ring this node committed to every node at once, rather than waiting for gossip. */
@@ -386,7 +428,9 @@ function committedIds(ctx: ActorContext<RingMessage>): Map<string, number> {
 function alreadyDone(ring: Ring, change: RingChange): boolean {
   const settled = settledRing(ring);
   if (change.kind === 'join') return settled.members.some((m) => m.node === change.member.node && m.weight === change.member.weight);
-  return !settled.members.some((m) => m.node === change.node) && ring.members.some((m) => m.node === change.node);
+  const isLeaving = !settled.members.some((m) => m.node === change.node) && ring.members.some((m) => m.node === change.node);
+  // A leave in progress becomes forced by a forced ask (its node is gone for good): not done yet.
+  return isLeaving && (change.force !== true || ring.next?.removed === change.node);
 }
 
 function onCommit(state: RingState, msg: Extract<RingMessage, { type: 'ring-commit' }>, ctx: ActorContext<RingMessage>): void {
@@ -405,8 +449,10 @@ function onCommit(state: RingState, msg: Extract<RingMessage, { type: 'ring-comm
     if (state.deferred.length < MAX_DEFERRED) state.deferred.push(msg);
     return;
   }
-  // One change at a time: the asker repeats until this one is done.
-  if (state.ring.next !== undefined) return;
+  // One change at a time (the asker repeats until this one is done), but a node gone for good
+  // that the change adds or removes can be forced out: the change would wait for it forever.
+  const isForcedOut = msg.change.kind === 'leave' && msg.change.force === true && changingNodes(state.ring).includes(msg.change.node);
+  if (state.ring.next !== undefined && !isForcedOut) return;
   try {
     const next = beginChange(state.ring, msg.change, ctx.nodeName);
     ids.set(msg.id, next.version);
@@ -471,18 +517,38 @@ function pullDue(state: RingState, ctx: ActorContext<RingMessage>): void {
 
 function serve(state: RingState, msg: Extract<RingMessage, { type: 'ring-pull' }>, ctx: ActorContext<RingMessage>): void {
   const now = ctx.now();
-  let snapshot = state.serving.get(msg.partition);
+  // One snapshot per receiver and partition: another receiver's pass, or an older one, may predate writes this one needs.
+  const id = `${msg.replyTo.node}:${msg.partition}`;
+  let snapshot = state.serving.get(id);
   if (snapshot === undefined || msg.after === null) {
     // A new pass takes a new snapshot: keys written since reach the receiver as writes.
     snapshot = { keys: state.store.keys(msg.partition).sort(), usedAtMs: now };
-    state.serving.set(msg.partition, snapshot);
+    state.serving.set(id, snapshot);
   }
   snapshot.usedAtMs = now;
-  const batch = readBatch(state.store, msg.partition, snapshot.keys, msg.after, state.transfer);
-  state.counters.batchesServed++;
-  state.counters.keysSent += batch.keys;
-  state.counters.bytesSent += batch.data.length;
-  ctx.tell(msg.replyTo, { type: 'ring-batch', reqId: msg.reqId, partition: msg.partition, from: ctx.nodeName, data: batch.data, lastKey: batch.lastKey, isLast: batch.isLast });
+  let limits: BatchLimits = state.transfer;
+  for (;;) {
+    const batch = readBatch(state.store, msg.partition, snapshot.keys, msg.after, limits);
+    try {
+      ctx.tell(msg.replyTo, { type: 'ring-batch', reqId: msg.reqId, partition: msg.partition, from: ctx.nodeName, data: batch.data, lastKey: batch.lastKey, isLast: batch.isLast });
+    } catch (err) {
+      if (!(err instanceof MessageTooLargeError)) throw err;
+      if (batch.keys > 1) {
+        limits = { ...limits, maxKeys: 1 };
+        continue;
+      }
+      // One key too large for any message (siblings grown past maxMessageBytes): it cannot move,
+      // so the move goes on past it; its other replicas keep it. Counted, never a crash loop.
+      state.counters.keysTooLarge++;
+      const skipped = readBatch(state.store, msg.partition, snapshot.keys, msg.after, { maxKeys: 1, maxBytes: 0 });
+      ctx.tell(msg.replyTo, { type: 'ring-batch', reqId: msg.reqId, partition: msg.partition, from: ctx.nodeName, data: new Uint8Array(0), lastKey: skipped.lastKey, isLast: skipped.isLast });
+      return;
+    }
+    state.counters.batchesServed++;
+    state.counters.keysSent += batch.keys;
+    state.counters.bytesSent += batch.data.length;
+    return;
+  }
 }
 
 function onBatch(state: RingState, msg: Extract<RingMessage, { type: 'ring-batch' }>, ctx: ActorContext<RingMessage>): void {
@@ -686,10 +752,11 @@ export const ringKeeperActor = defineActor<RingMessage, RingState, RingKeeperPro
       waiters: [],
       syncing: saved !== undefined ? undefined : new Set(),
       deferred: [],
+      reassigns: [],
       former: new Set(),
       changeStartedAtMs: undefined,
       lastChangeMs: undefined,
-      counters: { partitionsReceived: 0, keysReceived: 0, bytesReceived: 0, batchesServed: 0, keysSent: 0, bytesSent: 0, partitionsDropped: 0, keysDropped: 0, hintsRehomed: 0, batchesRefused: 0, strayPartitionsDropped: 0 },
+      counters: { partitionsReceived: 0, keysReceived: 0, bytesReceived: 0, batchesServed: 0, keysSent: 0, bytesSent: 0, partitionsDropped: 0, keysDropped: 0, hintsRehomed: 0, batchesRefused: 0, strayPartitionsDropped: 0, keysTooLarge: 0 },
       malformedMessages: 0,
     };
   },
@@ -719,16 +786,7 @@ export const ringKeeperActor = defineActor<RingMessage, RingState, RingKeeperPro
         sweepStrays(state, ctx);
         break;
       case 'ring-state':
-        if (msg.ring.partitionCount !== state.ring.partitionCount) break;
-        if (msg.ring.version > state.ring.version) adopt(state, msg.ring, ctx);
-        // Push-pull: a sender behind (or asking) hears this node's ring at once.
-        else if (msg.from !== undefined && msg.from !== ctx.nodeName && (msg.pull === true || msg.ring.version < state.ring.version)) {
-          ctx.tell(ringRef(msg.from), { type: 'ring-state', ring: state.ring, from: ctx.nodeName });
-        }
-        if (state.syncing !== undefined && msg.from !== undefined && msg.from !== ctx.nodeName) {
-          state.syncing.add(msg.from);
-          syncedIfMajority(state, ctx);
-        }
+        onRingState(state, msg, ctx);
         break;
       case 'ring-get':
         ctx.tell(msg.replyTo, { type: 'ring', ring: state.ring });
@@ -750,15 +808,11 @@ export const ringKeeperActor = defineActor<RingMessage, RingState, RingKeeperPro
         break;
       }
       case 'ring-reassign':
-        try {
-          adopt(state, reassignClaimant(state.ring, ctx.nodeName), ctx);
-          broadcast(state, ctx);
-          ctx.tell(msg.replyTo, { type: 'ring-committed', version: state.ring.version });
-          maybeFinish(state, ctx);
-        } catch (err) {
-          if (!(err instanceof StarlingError)) throw err;
-          ctx.tell(msg.replyTo, { type: 'ring-refused', code: String(err.code), message: err.message });
-        }
+        // First the newest ring a majority has (this node may have missed the last commit), then the role.
+        if (state.reassigns.length < MAX_DEFERRED) state.reassigns.push(msg.replyTo);
+        state.syncing ??= new Set();
+        askPeersForRings(state, ctx);
+        syncedIfMajority(state, ctx);
         break;
       case 'ring-await':
         if (state.ring.next === undefined && state.ring.version >= msg.version) ctx.tell(msg.replyTo, { type: 'ring-settled', ring: state.ring });

@@ -931,8 +931,8 @@ export function isRing(x: unknown): x is Ring {
   if (typeof next !== 'object' || next === null) return false;
   const t = next as { since?: unknown; owners?: unknown; members?: unknown; removed?: unknown };
   if (typeof t.since !== 'number' || !Number.isSafeInteger(t.since) || t.since < 1 || t.since > r.version) return false;
-  if (t.removed !== undefined && (typeof t.removed !== 'string' || !names.has(t.removed) || (t.members as unknown[]).some((m) => (m as RingMember | null)?.node === t.removed))) return false;
   if (!Array.isArray(t.members) || t.members.length === 0) return false;
+  if (t.removed !== undefined && (typeof t.removed !== 'string' || !names.has(t.removed) || (t.members as unknown[]).some((m) => (m as RingMember | null)?.node === t.removed))) return false;
   const nextNames = new Set<string>();
   previous = undefined;
   for (const m of t.members as unknown[]) {
@@ -1008,15 +1008,41 @@ export type RingChange =
  * computes, version + 1. Only one change is in progress at a time: the next waits until
  * {@link finishChange} committed this one (so every move is computed from settled owners).
  *
+ * A forced leave of a node the change in progress adds or removes does not wait: see
+ * {@link changingNodes}. Any other change waits for the one in progress.
+ *
  * @throws {@link RingError} as joinRing and leaveRing do, and `INVALID_ARGUMENT` while a change is in progress.
  */
 export function beginChange(ring: Ring, change: RingChange, by: string): Ring {
   checkClaimant(ring, by);
+  if (ring.next !== undefined && change.kind === 'leave' && change.force === true && changingNodes(ring).includes(change.node)) return forceDuringChange(ring, change.node);
   if (ring.next !== undefined) throw new RingError('INVALID_ARGUMENT', `a change is in progress (ring version ${ring.version}); the next one waits until it is done`);
   const target = change.kind === 'join' ? joinRing(ring, change.member, by) : leaveRing(ring, change.node, by);
   // A claimant that leaves stays claimant until the move is done: it commits the end of its own leave.
   const removed = change.kind === 'leave' && change.force === true ? { removed: change.node } : {};
   return Object.freeze({ ...settled(ring), version: ring.version + 1, next: Object.freeze({ since: ring.version + 1, owners: target.owners, members: target.members, ...removed }) });
+}
+
+/** The nodes the change in progress adds or removes, sorted by name (none when no change is in progress). */
+export function changingNodes(ring: Ring): string[] {
+  if (ring.next === undefined) return [];
+  const before = new Set(ring.members.map((m) => m.node));
+  const after = new Set(ring.next.members.map((m) => m.node));
+  return ringNodes(ring).filter((node) => before.has(node) !== after.has(node));
+}
+
+/**
+ * A force-remove of a node the change in progress adds or removes (it is gone for good and the
+ * change would wait for it forever), version + 1. A joiner: the change is abandoned, the ring
+ * keeps its current owners (every write acknowledged meanwhile is on W of them: coordinator.ts
+ * asks W + pending). A leaver: the same change, now forced (`removed`: nobody waits for it or
+ * pulls from it).
+ */
+function forceDuringChange(ring: Ring, node: string): Ring {
+  const next = ring.next!;
+  if (!ring.members.some((m) => m.node === node)) return Object.freeze({ ...settled(ring), version: ring.version + 1 });
+  if (node === ring.claimant) throw new RingError('INVALID_MEMBER', `${node} is the claimant; make another member the claimant first`);
+  return Object.freeze({ ...ring, version: ring.version + 1, next: Object.freeze({ ...next, since: ring.version + 1, removed: node }) });
 }
 
 /**
@@ -1050,7 +1076,6 @@ export function reassignClaimant(ring: Ring, node: string): Ring {
   return Object.freeze({ ...ring, version: ring.version + 1, claimant: node });
 }
 
-/** Every node of the ring and of the change in progress, sorted by name. */
 /**
  * A 32-bit digest of everything a ring says (version, claimant, owners, members, the change in
  * progress): two rings with equal digests are, but for a hash collision, the same ring. Cheap to
@@ -1060,6 +1085,7 @@ export function ringDigest(ring: Ring): number {
   return keyHash(JSON.stringify([ring.version, ring.claimant, ring.partitionCount, ring.owners, ring.members, ring.next ?? null]));
 }
 
+/** Every node of the ring and of the change in progress, sorted by name. */
 export function ringNodes(ring: Ring): string[] {
   const names = new Set(ring.members.map((m) => m.node));
   for (const m of ring.next?.members ?? []) names.add(m.node);

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { simIt } from '../../../scripts/testing/seed.ts';
 import {
   beginChange,
+  changingNodes,
   createRing,
   finishChange,
   isRing,
@@ -374,5 +375,41 @@ describe('ringNodes and settledRing', () => {
     // finishChange differs from it only by the version.
     const done = finishChange(begun, 'a');
     expect({ ...settled, version: done.version }).toEqual(done);
+  });
+});
+
+describe('a forced leave while a change is in progress', () => {
+  const begun = (change: Parameters<typeof beginChange>[1]): Ring => beginChange(abc(), change, 'a');
+
+  it('names the nodes the change adds or removes', () => {
+    expect(changingNodes(abc())).toEqual([]);
+    expect(changingNodes(begun({ kind: 'join', member: { node: 'd', weight: 1 } }))).toEqual(['d']);
+    expect(changingNodes(begun({ kind: 'leave', node: 'b' }))).toEqual(['b']);
+  });
+
+  it('of the joiner abandons the change: the current owners stay, one version later, nothing pending', () => {
+    const ring = begun({ kind: 'join', member: { node: 'd', weight: 1 } });
+    const out = beginChange(ring, { kind: 'leave', node: 'd', force: true }, 'a');
+    expect(out.version).toBe(ring.version + 1);
+    expect(out.next).toBeUndefined();
+    expect(out.owners).toEqual(ring.owners);
+    expect(out.members).toEqual(ring.members);
+    expect(isRing(JSON.parse(JSON.stringify(out)))).toBe(true);
+  });
+
+  it('of the leaver forces the same change: same target, removed names it, since is the new version', () => {
+    const ring = begun({ kind: 'leave', node: 'b' });
+    const out = beginChange(ring, { kind: 'leave', node: 'b', force: true }, 'a');
+    expect(out.version).toBe(ring.version + 1);
+    expect(out.next).toEqual({ ...ring.next, since: ring.version + 1, removed: 'b' });
+    expect(out.owners).toEqual(ring.owners);
+    expect(isRing(JSON.parse(JSON.stringify(out)))).toBe(true);
+    // The end is what the plain leave would have ended in.
+    expect(settledRing(finishChange(out, 'a')).owners).toEqual(settledRing(ring).owners);
+  });
+
+  it('of any other node, or of the claimant, waits: refused while the change is in progress', () => {
+    expect(refusal(() => beginChange(begun({ kind: 'join', member: { node: 'd', weight: 1 } }), { kind: 'leave', node: 'b', force: true }, 'a')).code).toBe('INVALID_ARGUMENT');
+    expect(refusal(() => beginChange(begun({ kind: 'leave', node: 'a' }), { kind: 'leave', node: 'a', force: true }, 'a')).code).toBe('INVALID_MEMBER');
   });
 });

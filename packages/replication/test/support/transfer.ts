@@ -31,6 +31,7 @@ export interface TransferClusterOptions {
   readonly ringMembers?: readonly string[];
   readonly gossip?: boolean;
   readonly replication?: ReplicationOptions;
+  readonly maxMessageBytes?: number;
 }
 
 /** A simulated cluster with 1-10 ms latency, a ring of `ringMembers`, Q = 64 (so runs stay short), and fast ring gossip. */
@@ -48,6 +49,7 @@ export async function transferCluster(o: TransferClusterOptions): Promise<{ clus
     seed: o.seed,
     nodes: o.nodes,
     network: { latency: { kind: 'uniform', minMs: 1, maxMs: 10 } },
+    ...(o.maxMessageBytes !== undefined ? { maxMessageBytes: o.maxMessageBytes } : {}),
     ...(o.gossip === true ? { hostFailureDetector: false } : {}),
     plugins: [
       ...(o.gossip === true ? [useGossip(FAST_GOSSIP)] : []),
