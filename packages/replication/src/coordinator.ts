@@ -33,7 +33,7 @@ import { placeReplicas, type ReplicaTarget } from './placement.ts';
 import { type CoordinatorStats, type GetReply, isKvRequest, type KvOptions, type KvRequest, type PutReply, type StatsRequest, type StorageReply } from './protocol.ts';
 import { type QuorumSpec, ReadQuorum, WriteQuorum } from './quorum.ts';
 import { Reachability } from './reachability.ts';
-import { isRing, partitionOf, type Ring, ringNodes } from './ring.ts';
+import { isRing, partitionOf, type Ring, ringNodes, supersedes } from './ring.ts';
 import { type RingUpdated, savedRing } from './ring-keeper.ts';
 import { STORAGE_PATH, storageRef } from './storage.ts';
 import { isStoredClock, type StoredClock } from './store.ts';
@@ -587,7 +587,7 @@ export const coordinatorActor = defineActor<CoordinatorMessage, CoordinatorState
         return state;
       case 'ring-updated':
         if (!isRing(msg.ring)) break;
-        if (msg.ring.version > state.ring.version) state.ring = msg.ring;
+        if (supersedes(msg.ring, state.ring)) state.ring = msg.ring;
         return state;
       case 'terminated':
         return state;

@@ -98,6 +98,7 @@ export {
   type RingTarget,
   reassignClaimant,
   settledRing,
+  supersedes,
   shares,
 } from './ring.ts';
 export {

@@ -147,6 +147,8 @@ export interface StorageStats {
   readonly hintsByOwner: Readonly<Record<string, number>>;
   /** Writes taken as hints that changed a hint (replicated or coordinated here; duplicates not counted). */
   readonly hintedWrites: number;
+  /** Writes that arrived under an older ring than this node's, passed on (as hints) to the replicas the newer ring adds. */
+  readonly forwarded: number;
   /** Hints delivered to their primary and deleted. */
   readonly handedOff: number;
   /** Hints unchanged for `hintTtlMs`: no longer handed over, their data moved into this node's own store. */

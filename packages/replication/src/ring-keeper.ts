@@ -35,7 +35,6 @@ import {
   isRing,
   partitionOf,
   preferenceList,
-  newerRing,
   reassignClaimant,
   type Ring,
   ringDigest,
@@ -43,6 +42,7 @@ import {
   ringNodes,
   sameRing,
   settledRing,
+  supersedes,
 } from './ring.ts';
 import { savedRing, saveRing } from './ring-disk.ts';
 import { STORAGE_PATH } from './storage.ts';
@@ -369,7 +369,7 @@ function askPeersForRings(state: RingState, ctx: ActorContext<RingMessage>): voi
  */
 function onRingState(state: RingState, msg: Extract<RingMessage, { type: 'ring-state' }>, ctx: ActorContext<RingMessage>): void {
   if (msg.ring.partitionCount !== state.ring.partitionCount) return;
-  const isNewer = msg.ring.version > state.ring.version || (msg.ring.version === state.ring.version && !sameRing(msg.ring, state.ring) && newerRing(msg.ring, state.ring) === msg.ring);
+  const isNewer = supersedes(msg.ring, state.ring);
   if (isNewer) adopt(state, msg.ring, ctx);
   const from = msg.from !== undefined && msg.from !== ctx.nodeName ? msg.from : undefined;
   if (from === undefined) return;

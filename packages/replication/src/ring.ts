@@ -993,6 +993,17 @@ export function newerRing(a: Ring, b: Ring): Ring {
   return compareRings(a, b) >= 0 ? a : b;
 }
 
+/**
+ * Whether a node holding `current` takes `candidate`: a higher version, or (two rings of one
+ * version, which only an operator's error makes) the one {@link newerRing} orders first, so every
+ * node converges on the same ring instead of staying split.
+ */
+export function supersedes(candidate: Ring, current: Ring): boolean {
+  if (candidate.partitionCount !== current.partitionCount) return false;
+  if (candidate.version !== current.version) return candidate.version > current.version;
+  return !sameRing(candidate, current) && compareRings(candidate, current) > 0;
+}
+
 // -------------------------------------------------------------------------------------------------
 // Changes in progress (Riak's pending ownership): a join or leave is committed first as a ring
 // with `next`, partitions move, and the claimant then commits `next` as the ring.

@@ -13,7 +13,7 @@ import { clientWrite, type DvvSet, emptyClock, latestDot, sync, update } from '.
 import { type HintStore, openHints } from './hints.ts';
 import { isVersionVector, type StorageDump, type StorageReply, type StorageRequest, type StorageStats } from './protocol.ts';
 import { Reachability } from './reachability.ts';
-import { isRing, partitionOf, preferenceList, type Ring, ringNodes, settledRing } from './ring.ts';
+import { isRing, partitionOf, preferenceList, type Ring, ringNodes, settledRing, supersedes } from './ring.ts';
 import type { RingUpdated } from './ring-keeper.ts';
 import { holdsPartition, pendingReplicas } from './transfer-plan.ts';
 import { savedRing } from './ring-disk.ts';
@@ -80,6 +80,7 @@ interface StorageState {
   readonly token: number;
   nextReq: number;
   hintedWrites: number;
+  forwarded: number;
   handedOff: number;
   expired: number;
   malformedMessages: number;
@@ -146,7 +147,7 @@ function write(state: StorageState, msg: Extract<StorageRequest, { type: 'st-wri
   if (msg.hintFor === undefined || msg.hintFor === ctx.nodeName) {
     const stored = state.store.get(msg.partition, msg.key);
     state.store.put(msg.partition, msg.key, stored ? sync(stored, clock) : clock);
-    if (msg.ringVersion < state.ring.version) forwardStale(state, msg, ctx);
+    if (msg.ringVersion < state.ring.version) forwardStale(state, msg, clock, ctx);
   } else if (state.hints.put(msg.hintFor, msg.partition, msg.key, clock, ctx.now())) state.hintedWrites++;
   ctx.tell(msg.replyTo, { type: 'st-written', reqId: msg.reqId, node: ctx.nodeName });
 }
@@ -155,16 +156,20 @@ function write(state: StorageState, msg: Extract<StorageRequest, { type: 'st-wri
  * A write sent under an older ring than this node's (a coordinator that has not heard of a ring
  * change yet, or a hint handed over): this node passes it on to the replicas the newer ring adds,
  * so writes reach the new owners during a move even from a stale view, and to the partition's
- * replicas if this node no longer holds it. Fire and forget: the write is stored here either way.
+ * replicas if this node no longer holds it. As hints for them: handed over, acknowledged and sent
+ * again until they are (on disk meanwhile), so a lost message cannot leave a new owner without an
+ * acknowledged write once the old copies are dropped.
  */
-function forwardStale(state: StorageState, msg: Extract<StorageRequest, { type: 'st-write' }>, ctx: ActorContext<StorageMessage>): void {
+function forwardStale(state: StorageState, msg: Extract<StorageRequest, { type: 'st-write' }>, clock: StoredClock, ctx: ActorContext<StorageMessage>): void {
   const { ring, transferN: n } = state;
   if (msg.partition >= ring.partitionCount || partitionOf(ring, msg.key) !== msg.partition) return;
   const to = new Set(pendingReplicas(ring, msg.partition, n));
   if (!holdsPartition(ring, msg.partition, n, ctx.nodeName)) for (const node of preferenceList(settledRing(ring), msg.partition, n)) to.add(node);
   to.delete(ctx.nodeName);
   for (const node of to) {
-    ctx.tell(storageRef(node), { type: 'st-write', reqId: 'forward', partition: msg.partition, key: msg.key, clock: msg.clock, ringVersion: ring.version, replyTo: ctx.self as ActorRef<StorageReply> });
+    if (!state.hints.put(node, msg.partition, msg.key, clock, ctx.now())) continue;
+    state.forwarded++;
+    handOff(state, node, ctx);
   }
 }
 
@@ -238,6 +243,7 @@ function stats(state: StorageState, ctx: ActorContext<StorageMessage>, replyTo: 
     hints: state.hints.count(),
     hintsByOwner: state.hints.countByOwner(),
     hintedWrites: state.hintedWrites,
+    forwarded: state.forwarded,
     handedOff: state.handedOff,
     expired: state.expired,
   });
@@ -261,6 +267,7 @@ export const storageActor = defineActor<StorageMessage, StorageState, StoragePro
       token: Math.floor(ctx.random() * 0x1_0000_0000),
       nextReq: 1,
       hintedWrites: 0,
+      forwarded: 0,
       handedOff: 0,
       expired: 0,
       malformedMessages: 0,
@@ -302,7 +309,7 @@ export const storageActor = defineActor<StorageMessage, StorageState, StoragePro
         return state;
       case 'ring-updated':
         if (!isRing(msg.ring)) break;
-        if (msg.ring.version > state.ring.version) {
+        if (supersedes(msg.ring, state.ring)) {
           state.ring = msg.ring;
           state.members = new Set(ringNodes(msg.ring));
         }

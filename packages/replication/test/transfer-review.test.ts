@@ -6,8 +6,19 @@
 import type { ActorRef } from '@starling/actors';
 import { describe, expect } from 'vitest';
 import { simIt } from '../../../scripts/testing/seed.ts';
-import { coordinatorRef, KvClient, ringRef, storageRef } from '../src/index.ts';
-import { transferCluster } from './support/transfer.ts';
+import {
+  beginChange,
+  coordinatorRef,
+  KvClient,
+  partitionOf,
+  planTransfers,
+  ringRef,
+  type StorageReply,
+  type StorageRequest,
+  storageRef,
+  storeKey,
+} from '../src/index.ts';
+import { dumpOf, transferCluster } from './support/transfer.ts';
 
 describe('a malformed ring from a peer', () => {
   simIt('a ring-state whose next names a valid `removed` but has no members array is counted as malformed, the keeper is not crashed', 9101, async (seed) => {
@@ -146,6 +157,42 @@ describe('a key too large to move', () => {
     const after = await Promise.all(cluster.nodes.map((n) => cluster.stats(n)));
     expect(after.map((s, i) => s.failures - before[i]!.failures)).toEqual([0, 0, 0, 0]);
     for (let i = 0; i < 40; i++) expect((await cluster.until(kv.get(`k${i}`))).values).toEqual([`v${i}`]);
+    await cluster.stop();
+  });
+});
+
+describe('a write from a view that missed the change', () => {
+  simIt('reaches the new owner even when the first forward is lost: forwards are hints, sent again until acknowledged', 9501, async (seed) => {
+    const { cluster, admin } = await transferCluster({ seed, nodes: 4, replication: { transferConcurrency: 1, transferBatchKeys: 4 } });
+    const kv = new KvClient(cluster);
+    for (let i = 0; i < 100; i++) await cluster.until(kv.put(`k${i}`, `v${i}`));
+    // A partition n4 receives from n2 or n3 while n1 stays its replica, and a fresh key in it.
+    const ring = await cluster.until(admin.ring('n1'));
+    const move = planTransfers(beginChange(ring, { kind: 'join', member: { node: 'n4', weight: 1 } }, 'n1'), 3).find((t) => t.to === 'n4' && t.from !== 'n1')!;
+    let key = '';
+    for (let i = 0; key === ''; i++) if (partitionOf(ring, storeKey(undefined, `fresh${i}`)) === move.partition) key = storeKey(undefined, `fresh${i}`);
+    let received = false;
+    cluster.events.on('custom', (e) => {
+      const data = e.data as { kind?: string; partition?: number };
+      if (e.topic === 'starling.ring' && e.node === 'n4' && data.kind === 'partition-received' && data.partition === move.partition) received = true;
+    });
+    await cluster.network.grudge('n1', 'n4');
+    const v = await cluster.until(admin.join('n4'));
+    for (let i = 0; i < 2_000 && !received; i++) await cluster.runFor(5);
+    expect(received).toBe(true);
+    expect((await cluster.until(admin.ring('n1'))).next?.since).toBe(v);
+    // A coordinator still on ring 1 wrote the key to n1 alone; n1's forward to n4 is dropped.
+    const clock = (await dumpOf(cluster, 'n1')).keys[storeKey(undefined, 'k0')]!;
+    const ack = await cluster.until(
+      cluster.ask<StorageRequest, StorageReply>(storageRef('n1'), (replyTo) => ({ type: 'st-write', reqId: 'stale', partition: move.partition, key, clock, ringVersion: 1, replyTo }), { timeoutMs: 1_000 }),
+    );
+    expect(ack).toMatchObject({ type: 'st-written', node: 'n1' });
+    await cluster.runFor(2_000);
+    await cluster.network.heal();
+    await cluster.until(admin.settled(v), { timeoutMs: 60_000 });
+    await cluster.runFor(3_000);
+    expect((await cluster.until(kv.stats('n1'))).storage.forwarded).toBeGreaterThan(0);
+    expect((await dumpOf(cluster, 'n4')).keys[key]).toEqual(clock);
     await cluster.stop();
   });
 });
