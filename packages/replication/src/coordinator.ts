@@ -34,7 +34,8 @@ import { type CoordinatorStats, type GetReply, isKvRequest, type KvOptions, type
 import { type QuorumSpec, ReadQuorum, WriteQuorum } from './quorum.ts';
 import { Reachability } from './reachability.ts';
 import { isRing, partitionOf, type Ring, ringNodes, supersedes } from './ring.ts';
-import { type RingUpdated, savedRing } from './ring-keeper.ts';
+import { savedRing } from './ring-disk.ts';
+import type { RingUpdated } from './ring-protocol.ts';
 import { STORAGE_PATH, storageRef } from './storage.ts';
 import { isStoredClock, type StoredClock } from './store.ts';
 

@@ -98,22 +98,22 @@ export {
   type RingTarget,
   reassignClaimant,
   settledRing,
-  supersedes,
   shares,
+  supersedes,
 } from './ring.ts';
+export { ringKeeperActor, type RingKeeperProps } from './ring-keeper.ts';
 export {
+  isWellFormedRingMessage,
   RING_PATH,
   type RingChange,
   type RingChangeReply,
-  ringKeeperActor,
-  type RingKeeperProps,
   type RingMessage,
   ringRef,
   type RingSettled,
   type RingUpdated,
   type TransferConfig,
   type TransferStatus,
-} from './ring-keeper.ts';
+} from './ring-protocol.ts';
 export { RingAdmin, type RingAdminOptions } from './ring-admin.ts';
 export { droppedPartitions, holdsPartition, pendingReplicas, planTransfers, type Transfer } from './transfer-plan.ts';
 export { type Batch, type BatchLimits, decodeBatch, readBatch } from './transfer-batch.ts';

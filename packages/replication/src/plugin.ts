@@ -5,7 +5,8 @@
 import { definePlugin, InvalidArgumentError, type PluginSpec } from '@starling/actors';
 import { coordinatorActor, DEFAULT_REPLICATION, MAX_TIMEOUT_MS, MIN_FALLBACK_MS, type ReplicationDefaults } from './coordinator.ts';
 import { createRing, DEFAULT_PARTITION_COUNT } from './ring.ts';
-import { ringKeeperActor, type TransferConfig } from './ring-keeper.ts';
+import { ringKeeperActor } from './ring-keeper.ts';
+import type { TransferConfig } from './ring-protocol.ts';
 import { type HandoffConfig, storageActor } from './storage.ts';
 import type { StoreKind } from './store.ts';
 

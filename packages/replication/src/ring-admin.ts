@@ -5,7 +5,7 @@
  */
 import type { Cluster } from '@starling/actors';
 import { type Ring, RingError, type RingErrorCode } from './ring.ts';
-import { type RingChangeReply, type RingMessage, ringRef, type RingSettled, type TransferStatus } from './ring-keeper.ts';
+import { type RingChangeReply, type RingMessage, ringRef, type RingSettled, type TransferStatus } from './ring-protocol.ts';
 
 /** Options of one call. */
 export interface RingAdminOptions {

@@ -14,7 +14,7 @@ import { type HintStore, openHints } from './hints.ts';
 import { isVersionVector, type StorageDump, type StorageReply, type StorageRequest, type StorageStats } from './protocol.ts';
 import { Reachability } from './reachability.ts';
 import { isRing, partitionOf, preferenceList, type Ring, ringNodes, settledRing, supersedes } from './ring.ts';
-import type { RingUpdated } from './ring-keeper.ts';
+import type { RingUpdated } from './ring-protocol.ts';
 import { holdsPartition, pendingReplicas } from './transfer-plan.ts';
 import { savedRing } from './ring-disk.ts';
 import { isStoredClock, openStore, type Store, type StoreKind, type StoredClock } from './store.ts';
