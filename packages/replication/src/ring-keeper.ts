@@ -8,8 +8,10 @@
  * leads; then, once every node that receives a partition has confirmed all of it and every
  * leaving node has handed its hints over, `next` as the ring. Each committed ring goes to every
  * node at once and spreads by gossip (each node sends its ring to one random node every
- * `ringGossipIntervalMs`); a node adopts any valid ring of a higher version. Making another node
- * the claimant is an operator's explicit action (`ring-reassign`).
+ * `ringGossipIntervalMs`, push-pull); a node adopts any valid ring that supersedes its own. A node
+ * started without a ring on disk commits nothing until a majority of its peers sent theirs.
+ * Making another node the claimant is an operator's explicit action (`ring-reassign`), taken
+ * after the same majority's rings.
  *
  * Moves (transfer-plan.ts says what moves; transfer-receiver.ts paces it): the receiving node
  * pulls each partition from its sender in batches, one batch per partition on its way, a few
