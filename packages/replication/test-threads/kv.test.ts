@@ -104,17 +104,30 @@ describe('the store on threads', () => {
     const ring = await admin.ring('n1');
     expect(ring.members.map((m) => m.node)).toEqual(['n1', 'n3', 'n4']);
     expect(round).toBeGreaterThan(0);
-    const dumps = new Map<string, StorageDump>();
-    for (const node of c.nodes) dumps.set(node, await c.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo: ActorRef<StorageDump>) => ({ type: 'st-dump', replyTo }), { timeoutMs: 5_000 }));
-    expect(Object.keys(dumps.get('n2')!.keys).filter((k) => dumps.get('n2')!.hints[k] === undefined)).toEqual([]);
-    for (const key of written.keys()) {
-      const owners = preferenceList(ring, partitionOf(ring, storeKey(undefined, key)), 3);
-      const sk = storeKey(undefined, key);
-      for (const node of owners) expect(dumps.get(node)!.keys[sk], `${key} on ${node}`).toBeDefined();
-      // Anywhere else only as a hint (a replica slower than the fallback delay on 2 busy cores).
-      for (const node of c.nodes.filter((n) => !owners.includes(n))) if (dumps.get(node)!.keys[sk] !== undefined) expect(dumps.get(node)!.hints[sk], `${key} left on ${node}`).toBeDefined();
-      expect((await kv.get(key)).values).toHaveLength(1);
-    }
+    /** Keys not on one of their replicas, and keys held (not as a hint) by a node that is not one. */
+    const misplaced = async (): Promise<string[]> => {
+      const dumps = new Map<string, StorageDump>();
+      for (const node of c.nodes) dumps.set(node, await c.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo: ActorRef<StorageDump>) => ({ type: 'st-dump', replyTo }), { timeoutMs: 5_000 }));
+      const out: string[] = [];
+      for (const [node, dump] of dumps) {
+        for (const sk of Object.keys(dump.keys)) {
+          const owners = preferenceList(ring, partitionOf(ring, sk), 3);
+          // Elsewhere only as a hint (a replica slower than the fallback delay on 2 busy cores).
+          if (!owners.includes(node) && dump.hints[sk] === undefined) out.push(`${sk} left on ${node}`);
+        }
+      }
+      for (const key of written.keys()) {
+        const sk = storeKey(undefined, key);
+        for (const node of preferenceList(ring, partitionOf(ring, sk), 3)) if (dumps.get(node)!.keys[sk] === undefined) out.push(`${sk} not on ${node}`);
+      }
+      return out;
+    };
+    // A write from a coordinator that had not yet heard the last ring may land on n2 after it
+    // dropped its partitions: n2's stray sweep hands it on within a few transfer ticks.
+    let problems = await misplaced();
+    for (const deadline = Date.now() + 20_000; problems.length > 0 && Date.now() < deadline; problems = await misplaced()) await new Promise((r) => setTimeout(r, 100));
+    expect(problems).toEqual([]);
+    for (const key of written.keys()) expect((await kv.get(key)).values).toHaveLength(1);
   });
 });
 
