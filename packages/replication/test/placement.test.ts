@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { simIt } from '../../../scripts/testing/seed.ts';
 import { placeReplicas, type Placement, type ReplicaTarget } from '../src/placement.ts';
 import { createRing, isRing, joinRing, preferenceList, type Ring, type RingMember } from '../src/ring.ts';
+import { prng } from './support/random.ts';
 
 // ---- helpers ------------------------------------------------------------------------------------
 
@@ -30,18 +31,6 @@ const nobodyDown = (): boolean => false;
 /** Targets as `node` or `node>primary` (a fallback holding a hint for `primary`), for short expectations. */
 function shown(targets: readonly ReplicaTarget[]): string[] {
   return targets.map((t) => (t.hintFor === undefined ? t.node : `${t.node}>${t.hintFor}`));
-}
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same rings, so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
 }
 
 function intIn(random: () => number, lo: number, hi: number): number {

@@ -20,29 +20,18 @@ import {
   newerRing,
   reassignClaimant,
   type Ring,
-  RingError,
   type RingMember,
   ringNodes,
   settledRing,
 } from '../src/index.ts';
 // sameRing is not part of the package's index; it is what gossip compares rings with.
 import { sameRing } from '../src/ring.ts';
+import { refusal } from './support/ring.ts';
 
 // ---- helpers ------------------------------------------------------------------------------------
 
 function equalMembers(nodes: readonly string[]): RingMember[] {
   return nodes.map((node) => ({ node, weight: 1 }));
-}
-
-/** The error a ring operation throws, for its code. */
-function refusal(fn: () => unknown): RingError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(RingError);
-    return err as RingError;
-  }
-  throw new Error('expected a RingError');
 }
 
 /** A copy of `ring` as plain mutable data, as it would arrive from another node. */

@@ -21,13 +21,13 @@ import {
   partitionOfHash,
   preferenceList,
   type Ring,
-  RingError,
   type RingMember,
   ringMoves,
   sameRing,
   shares,
   spreadViolations,
 } from '../src/ring.ts';
+import { refusal } from './support/ring.ts';
 
 // A failing property prints its seed (and shrink path); STARLING_SEED=<seed> replays that run.
 if (process.env.STARLING_SEED !== undefined) fc.configureGlobal({ seed: testSeed(0) });
@@ -42,17 +42,6 @@ function equalMembers(nodes: readonly string[]): RingMember[] {
 
 function named(prefix: string, n: number): string[] {
   return Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(2, '0')}`);
-}
-
-/** The error a ring operation throws, for its code. */
-function refusal(fn: () => unknown): RingError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(RingError);
-    return err as RingError;
-  }
-  throw new Error('expected a RingError');
 }
 
 /** Largest share over the mean share (1/S): 1 is perfect balance. */

@@ -14,6 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import { simIt } from '../../../scripts/testing/seed.ts';
 import { type Pull, Receiver, type ReceiverConfig, type ReceiverProgress, type Transfer } from '../src/index.ts';
+import { prng } from './support/random.ts';
 
 // ---- helpers ------------------------------------------------------------------------------------
 
@@ -68,18 +69,6 @@ function firstDue(r: Receiver, from: number, to: number): { at: number; pulls: P
     if (pulls.length > 0) return { at: t, pulls };
   }
   return undefined;
-}
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same run, so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
 }
 
 // ---- nothing to receive ---------------------------------------------------------------------------

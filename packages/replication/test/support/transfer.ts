@@ -23,6 +23,7 @@ import { useReplication } from '../../src/index.ts';
 import { expect } from 'vitest';
 import { check, formatViolations } from '../../src/index.ts';
 import { awaitMembership, FAST_GOSSIP, finalState } from './workload.ts';
+import { lcg } from './random.ts';
 
 export interface TransferClusterOptions {
   readonly seed: number;
@@ -82,15 +83,6 @@ export async function transferCluster(o: TransferClusterOptions): Promise<{ clus
   return { cluster, admin: new RingAdmin(cluster), rings };
 }
 
-/** A seeded generator for the load's own choices (never the cluster's). */
-function lcg(seed: number): () => number {
-  let s = (seed ^ 0x5bd1e995) >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x1_0000_0000;
-  };
-}
-
 export interface Load {
   readonly history: HistoryRecorder;
   /** Stops the clients after their current operation; resolves when they have stopped. */
@@ -103,7 +95,7 @@ export interface Load {
  */
 export function steadyLoad(cluster: SimulationCluster, o: { seed: number; keys: number; clients?: number; via: readonly string[]; maxOps?: number }): Load {
   const history = new HistoryRecorder();
-  const random = lcg(o.seed);
+  const random = lcg(o.seed, 0x5bd1e995);
   let isStopped = false;
   let seq = 0;
   const loops = Array.from({ length: o.clients ?? 3 }, async (_, c) => {

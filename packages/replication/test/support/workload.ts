@@ -20,6 +20,7 @@ import {
   type VersionVector,
   type Wipe,
 } from '../../src/index.ts';
+import { lcg } from './random.ts';
 
 export interface WorkloadOptions {
   readonly seed: number;
@@ -75,15 +76,6 @@ export interface WorkloadRun {
   readonly cluster: SimulationCluster;
   /** How long the clients ran, in ms: a fault scheduled after this hit no operation. */
   readonly spanMs: number;
-}
-
-/** A seeded generator for the workload's own choices (never the cluster's). */
-function lcg(seed: number): () => number {
-  let s = (seed ^ 0x9e3779b9) >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x1_0000_0000;
-  };
 }
 
 export async function runWorkload(o: WorkloadOptions): Promise<WorkloadRun> {
