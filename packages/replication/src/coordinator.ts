@@ -342,7 +342,7 @@ function onWriteFallback(state: CoordinatorState, ctx: ActorContext<CoordinatorM
     if (spare === undefined) break;
     const fallback = { node: spare, hintFor: t.hintFor ?? t.node };
     p.targets.push(fallback);
-    p.quorum.addTarget(spare);
+    p.quorum.addTarget(spare, t.node);
     state.counts.lateReplicas++;
     if (!p.isCountedSloppy) {
       p.isCountedSloppy = true;

@@ -2,8 +2,8 @@
  * Quorum bookkeeping for one request, pure: which of the nodes a request went to answered, and
  * whether R (reads) or W (writes) of them did. Under sloppy quorum the nodes are the reachable
  * primaries and the fallbacks standing in for the others (Dynamo §4.6: "the first N healthy
- * nodes"); a fallback added later, for a replica that did not answer in time, counts the same.
- * Each node counts once.
+ * nodes"); a fallback added later, for a replica that did not answer in time, counts for that
+ * replica's slot: the replica and its stand-in count once together. Each node counts once.
  */
 import { assert } from '@starling/gossip';
 import { type DvvSet, emptyClock, sync } from './dvv.ts';
@@ -22,6 +22,8 @@ export interface QuorumSpec {
 export class WriteQuorum {
   private readonly targets: string[];
   private readonly acked = new Set<string>();
+  /** A late fallback's slot: the target it stands in for (its own name otherwise). */
+  private readonly slots = new Map<string, string>();
 
   constructor(
     targets: readonly string[],
@@ -31,11 +33,21 @@ export class WriteQuorum {
     this.targets = [...new Set(targets)];
   }
 
-  /** Adds a node the write was sent to (a fallback); false if it was a target already. */
-  addTarget(node: string): boolean {
+  /**
+   * Adds a node the write was sent to (a fallback), standing in for target `standsFor` if given;
+   * false if it was a target already. A target and its stand-in count once towards W: W
+   * acknowledgements mean W distinct replicas' worth, which the W + pending rule of a ring change
+   * relies on.
+   */
+  addTarget(node: string, standsFor?: string): boolean {
     if (this.targets.includes(node)) return false;
     this.targets.push(node);
+    if (standsFor !== undefined) this.slots.set(node, this.slotOf(standsFor));
     return true;
+  }
+
+  private slotOf(node: string): string {
+    return this.slots.get(node) ?? node;
   }
 
   /** Records an acknowledgement; false for a node the write was not sent to (ignored). */
@@ -46,7 +58,8 @@ export class WriteQuorum {
   }
 
   get isMet(): boolean {
-    return this.acked.size >= this.w;
+    if (this.slots.size === 0) return this.acked.size >= this.w;
+    return new Set([...this.acked].map((n) => this.slotOf(n))).size >= this.w;
   }
 
   /** True when every target acknowledged. */

@@ -184,7 +184,10 @@ function adopt(state: RingState, ring: Ring, ctx: ActorContext<RingMessage>): vo
   for (const node of ringNodes(before)) if (!ringNodes(ring).includes(node)) state.former.add(node);
   for (const node of ringNodes(ring)) state.former.delete(node);
   // Safe: a ring that ends a change is committed only after every receiver confirmed its partitions.
-  for (const p of droppedPartitions(before, ring, state.transfer.n, ctx.nodeName)) {
+  // Not on a switch between two rings of one version (an operator's error): no move confirmed
+  // anything, so what this node no longer holds stays until its stray sweep has handed it on.
+  const dropped = before.version === ring.version ? [] : droppedPartitions(before, ring, state.transfer.n, ctx.nodeName);
+  for (const p of dropped) {
     state.counters.keysDropped += state.store.drop(p);
     state.counters.partitionsDropped++;
   }
@@ -253,14 +256,21 @@ function onRingState(state: RingState, msg: Extract<RingMessage, { type: 'ring-s
   }
 }
 
-/** Ends syncing once this node and the peers it heard are a majority of the nodes it knows; commits what waited. */
+/** Ends syncing once this node and the ring nodes it heard are a majority of the ring's nodes; commits what waited. */
 function syncedIfMajority(state: RingState, ctx: ActorContext<RingMessage>): void {
-  if (state.syncing === undefined) return;
-  const known = peers(state, ctx).length + 1;
-  if (state.syncing.size + 1 <= known / 2) return;
+  const heard = state.syncing;
+  if (heard === undefined) return;
+  // The voters are the ring's nodes (of the newest ring heard so far): nodes outside it have no
+  // say, and a reassignment does not wait for the claimant the operator declared gone.
+  const voters = new Set(ringNodes(state.ring));
+  if (state.reassigns.length > 0 && state.ring.claimant !== ctx.nodeName) voters.delete(state.ring.claimant);
+  let votes = voters.has(ctx.nodeName) ? 1 : 0;
+  for (const node of heard) if (voters.has(node) && node !== ctx.nodeName) votes++;
+  if (votes <= voters.size / 2) return;
   state.syncing = undefined;
   for (const replyTo of state.reassigns.splice(0)) reassign(state, replyTo, ctx);
   for (const commit of state.deferred.splice(0)) onCommit(state, commit, ctx);
+  maybeFinish(state, ctx);
 }
 
 /** Makes this node the claimant (the operator's call), once it holds the newest ring a majority has. */
@@ -308,6 +318,12 @@ function alreadyDone(ring: Ring, change: RingChange): boolean {
 
 function onCommit(state: RingState, msg: Extract<RingMessage, { type: 'ring-commit' }>, ctx: ActorContext<RingMessage>): void {
   const answer = (reply: RingChangeReply): void => ctx.tell(ringRef(msg.from), { type: 'ring-commit-answer', id: msg.id, reply });
+  if (state.syncing !== undefined) {
+    // Not before this node has heard the cluster's ring: its own may be the configured one, and
+    // "already done" or a commit from it would be wrong. The asker repeats anyway; this saves a round.
+    if (state.deferred.length < MAX_DEFERRED) state.deferred.push(msg);
+    return;
+  }
   if (state.ring.claimant !== ctx.nodeName) {
     // A stale view of who the claimant is: pass it on (a bounded number of times; the asker repeats).
     if (msg.hops < MAX_HOPS) ctx.tell(ringRef(state.ring.claimant), { ...msg, hops: msg.hops + 1 });
@@ -317,11 +333,6 @@ function onCommit(state: RingState, msg: Extract<RingMessage, { type: 'ring-comm
   const version = ids.get(msg.id);
   if (version !== undefined) return answer({ type: 'ring-committed', version });
   if (alreadyDone(state.ring, msg.change)) return answer({ type: 'ring-committed', version: state.ring.version });
-  if (state.syncing !== undefined) {
-    // Not before this node has heard the cluster's ring; the asker repeats anyway, this only saves a round.
-    if (state.deferred.length < MAX_DEFERRED) state.deferred.push(msg);
-    return;
-  }
   // One change at a time (the asker repeats until this one is done), but a node gone for good
   // that the change adds or removes can be forced out: the change would wait for it forever.
   const isForcedOut = msg.change.kind === 'leave' && msg.change.force === true && changingNodes(state.ring).includes(msg.change.node);
@@ -356,7 +367,7 @@ function awaited(ring: Ring, n: number): Set<string> {
 
 function maybeFinish(state: RingState, ctx: ActorContext<RingMessage>): void {
   const { ring } = state;
-  if (ring.next === undefined || ring.claimant !== ctx.nodeName) return;
+  if (ring.next === undefined || ring.claimant !== ctx.nodeName || state.syncing !== undefined) return;
   for (const node of awaited(ring, state.transfer.n)) if (!state.ready.has(node)) return;
   const before = ringNodes(ring);
   adopt(state, finishChange(ring, ctx.nodeName), ctx);

@@ -87,6 +87,34 @@ describe('a write quorum', () => {
   });
 });
 
+describe('a write quorum with stand-ins', () => {
+  it('counts a late fallback and the target it stands in for once: W means W distinct replicas', () => {
+    // N = 3, W = 2 during a ring change with one pending replica x: W + 1 = 3 acknowledgements.
+    const q = new WriteQuorum(['a', 'b', 'x'], 3);
+    q.ack('a');
+    q.ack('x');
+    expect(q.addTarget('f', 'x')).toBe(true); // x seemed silent: f holds its hint
+    q.ack('f');
+    expect(q.isMet).toBe(false); // a, and x twice: two replicas' worth
+    expect(q.replicas()).toEqual(['a', 'x', 'f']);
+    q.ack('b');
+    expect(q.isMet).toBe(true);
+  });
+
+  it('a stand-in for a stand-in takes the first one’s slot', () => {
+    const q = new WriteQuorum(['a', 'b'], 2);
+    q.addTarget('f', 'b');
+    q.addTarget('g', 'f');
+    q.ack('b');
+    q.ack('f');
+    q.ack('g');
+    expect(q.isMet).toBe(false);
+    q.ack('a');
+    expect(q.isMet).toBe(true);
+    expect(q.isComplete).toBe(true);
+  });
+});
+
 describe('a read quorum', () => {
   it('is met at R replies from targets, and complete when every target replied', () => {
     const q = new ReadQuorum<string>(['a', 'b', 'c'], 2);

@@ -162,7 +162,7 @@ describe('a claimant restarted empty', () => {
 });
 
 describe('reassignment is the operator’s responsibility', () => {
-  simIt('a claimant reassigned while the old one still runs (operator error) can make two rings of one version, and the ring check sees it', 735, async (seed) => {
+  simIt('a claimant reassigned while the old one still runs (operator error) can make two rings of one version: the ring check sees it, and the nodes converge on one after the heal', 735, async (seed) => {
     const { cluster, admin, rings } = await transferCluster({ seed, nodes: 5, ringMembers: ['n1', 'n2', 'n3', 'n4'] });
     await cluster.runFor(1_000); // n1 has heard its peers' rings
     await cluster.network.partition({ shape: 'groups', groups: [['n1'], ['n2', 'n3', 'n4', 'n5']] });
@@ -172,6 +172,13 @@ describe('reassignment is the operator’s responsibility', () => {
     await cluster.runFor(1_000);
     expect(rings.conflicts()).toHaveLength(1);
     expect(rings.conflicts()[0]).toMatch(/^v2: /);
+    // After the heal every node converges on one of the two (what only the other said is lost:
+    // the operator asks again), and keeps serving.
+    await cluster.network.heal();
+    await cluster.runFor(5_000);
+    const held = new Set<string>();
+    for (const node of cluster.nodes) held.add(JSON.stringify(await cluster.until(admin.ring(node))));
+    expect(held.size).toBe(1);
     await cluster.stop();
   });
 });

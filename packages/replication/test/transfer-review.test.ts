@@ -1,7 +1,8 @@
 /**
  * Regression tests from the independent review of ownership transfer: a malformed ring from a
- * peer, nodes gone for good in the middle of a change, and one ring per version across a
- * claimant's reassignment. Simulation; seeds printed on failure.
+ * peer, nodes gone for good in the middle of a change, one ring per version across a claimant's
+ * reassignment or restart, a key too large to move, writes from a stale view, forward hints.
+ * Simulation; seeds printed on failure.
  */
 import type { ActorRef } from '@starling/actors';
 import { describe, expect } from 'vitest';
@@ -11,6 +12,7 @@ import {
   coordinatorRef,
   KvClient,
   partitionOf,
+  pendingReplicas,
   planTransfers,
   ringRef,
   type StorageReply,
@@ -215,4 +217,91 @@ describe('one ring per version', () => {
     expect(rings.conflicts()).toEqual([]);
     await cluster.stop();
   });
+});
+
+describe('a node without a ring on disk waits for a majority of the ring, not of the cluster', () => {
+  simIt('a reassignment answers when a majority of the ring is up, though nodes outside the ring are down', 9601, async (seed) => {
+    // Ring n1, n2, n3 (default); n4 and n5 are cluster nodes outside the ring (front ends).
+    const { cluster, admin } = await transferCluster({ seed, nodes: 5 });
+    await cluster.runFor(1_000);
+    await cluster.kill('n1'); // the claimant, gone for good
+    await cluster.kill('n4');
+    await cluster.kill('n5');
+    await cluster.runFor(2_000); // nothing of theirs still on its way
+    let outcome = 'pending';
+    admin.reassignClaimant('n2', { timeoutMs: 8_000 }).then(
+      (v) => (outcome = `committed ${v}`),
+      (err: Error) => (outcome = `failed: ${err.name} ${err.message}`),
+    );
+    await cluster.runFor(9_000);
+    // n2 and n3 are 2 of the ring's 3 members, but n2 counts 5 known nodes and waits for 3 answers.
+    expect(outcome).toBe('committed 2');
+    await cluster.stop();
+  }, 20_000);
+
+  simIt('a claimant restarted empty commits when the whole ring is up, though nodes outside the ring are down', 9602, async (seed) => {
+    // Ring n1, n2, n3; n4..n7 serve clients only, and are down.
+    const { cluster, admin } = await transferCluster({ seed, nodes: 7 });
+    await cluster.runFor(1_000);
+    for (const n of ['n4', 'n5', 'n6', 'n7']) await cluster.kill(n);
+    await cluster.runFor(2_000);
+    await cluster.restartEmpty('n1');
+    let outcome = 'pending';
+    admin.leave('n3', { via: 'n2', timeoutMs: 8_000 }).then(
+      (v) => (outcome = `committed ${v}`),
+      (err: Error) => (outcome = `failed: ${err.name} ${err.message}`),
+    );
+    await cluster.runFor(9_000);
+    expect(outcome).toBe('committed 2');
+    await cluster.stop();
+  }, 20_000);
+});
+
+describe('a claimant restarted empty does not answer from its configured ring', () => {
+  simIt('a member that left and is asked to join again gets a new version, not "already done" at version 1', 9603, async (seed) => {
+    const { cluster, admin } = await transferCluster({ seed, nodes: 5, ringMembers: ['n1', 'n2', 'n3', 'n4'] });
+    const kv = new KvClient(cluster);
+    for (let i = 0; i < 20; i++) await cluster.until(kv.put(`k${i}`, `v${i}`));
+    const left = await cluster.until(admin.leave('n4'));
+    await cluster.until(admin.settled(left));
+    await cluster.restartEmpty('n1');
+    // n1 starts from the configured ring (version 1, n4 a member) and has not heard a peer yet.
+    const joined = await cluster.until(admin.join('n4', { via: 'n1' }));
+    expect(joined).toBeGreaterThan(left);
+    await cluster.runFor(3_000);
+    const ring = await cluster.until(admin.ring('n2'));
+    expect(ring.members.map((m) => m.node).concat(ring.next?.members.map((m) => m.node) ?? [])).toContain('n4');
+    await cluster.stop();
+  }, 20_000);
+});
+
+describe('forward hints between two pending replicas', () => {
+  simIt('a hint handed to a pending replica (ringVersion 0) is forwarded a bounded number of times', 9605, async (seed) => {
+    const { cluster, admin } = await transferCluster({ seed, nodes: 7, ringMembers: ['n1', 'n2', 'n3', 'n4', 'n5', 'n6'], replication: { transferConcurrency: 1, transferBatchKeys: 1, transferRetryMs: 5_000 } });
+    const kv = new KvClient(cluster);
+    for (let i = 0; i < 200; i++) await cluster.until(kv.put(`k${i}`, `v${i}`));
+    const ring = await cluster.until(admin.ring('n1'));
+    const begun = beginChange(ring, { kind: 'join', member: { node: 'n7', weight: 4 } }, 'n1');
+    let partition = -1;
+    for (let p = 0; p < ring.partitionCount && partition < 0; p++) if (pendingReplicas(begun, p, 3).length >= 2) partition = p;
+    expect(partition, 'a partition with two pending replicas').toBeGreaterThanOrEqual(0);
+    const pending = pendingReplicas(begun, partition, 3);
+    let key = '';
+    for (let i = 0; key === ''; i++) if (partitionOf(ring, storeKey(undefined, `fresh${i}`)) === partition) key = storeKey(undefined, `fresh${i}`);
+    const clock = Object.values((await dumpOf(cluster, 'n1')).keys)[0]!;
+    const v = await cluster.until(admin.join('n7', { weight: 4 }));
+    await cluster.runFor(50);
+    expect((await cluster.until(admin.ring('n1'))).next?.since).toBe(v);
+    const before = await Promise.all(cluster.nodes.map(async (n) => (await cluster.until(kv.stats(n))).storage.forwarded));
+    // A hinted handoff (ringVersion 0) to the first pending replica.
+    await cluster.until(
+      cluster.ask<StorageRequest, StorageReply>(storageRef(pending[0]!), (replyTo) => ({ type: 'st-write', reqId: 'h-test', partition, key, clock, ringVersion: 0, replyTo }), { timeoutMs: 1_000 }),
+    );
+    await cluster.runFor(1_500);
+    const after = await Promise.all(cluster.nodes.map(async (n) => (await cluster.until(kv.stats(n))).storage.forwarded));
+    const delta = after.reduce((s, x, i) => s + x - before[i]!, 0);
+    expect(delta, `pending ${pending.join(',')}; forwarded per node ${after.map((x, i) => x - before[i]!).join(',')}`).toBeLessThanOrEqual(pending.length);
+    expect(delta, 'the handoff was forwarded at all').toBeGreaterThan(0);
+    await cluster.stop();
+  }, 30_000);
 });
