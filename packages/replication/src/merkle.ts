@@ -67,6 +67,26 @@ export class MerkleTree {
     }
   }
 
+  /**
+   * Builds a whole tree at once (a rebuild from storage): `add` XORs pairs into their leaves only,
+   * then every inner node is computed once, bottom up. O(pairs + nodes) instead of O(pairs * depth).
+   */
+  static build(depth: number, fill: (add: (bucket: number, h: Hash64) => void) => void): MerkleTree {
+    const tree = new MerkleTree(depth);
+    const first = 2 ** depth - 1;
+    const leaves = 2 ** depth;
+    fill((bucket, h) => {
+      assert(bucket >= 0 && bucket < leaves, `bucket ${bucket} outside [0, ${leaves})`);
+      tree.hi[first + bucket] = (tree.hi[first + bucket]! ^ h.hi) >>> 0;
+      tree.lo[first + bucket] = (tree.lo[first + bucket]! ^ h.lo) >>> 0;
+    });
+    for (let i = first - 1; i >= 0; i--) {
+      tree.hi[i] = (tree.hi[2 * i + 1]! ^ tree.hi[2 * i + 2]!) >>> 0;
+      tree.lo[i] = (tree.lo[2 * i + 1]! ^ tree.lo[2 * i + 2]!) >>> 0;
+    }
+    return tree;
+  }
+
   /** One node's hash (index as above). */
   node(index: number): Hash64 {
     assert(index >= 0 && index < this.hi.length, `node ${index} outside the tree`);

@@ -71,7 +71,8 @@ export function pairHash(key: string, clock: StoredClock): Hash64 {
 
 /** A tree of `depth` holding every (key, clock) of `entries`: a rebuild from storage. */
 export function treeOf(depth: number, entries: Iterable<readonly [string, StoredClock]>): MerkleTree {
-  const tree = new MerkleTree(depth);
-  for (const [key, clock] of entries) tree.toggle(tree.bucketOf(bucketHash(key)), pairHash(key, clock));
-  return tree;
+  const shift = 32 - depth;
+  return MerkleTree.build(depth, (add) => {
+    for (const [key, clock] of entries) add(depth === 0 ? 0 : bucketHash(key) >>> shift, pairHash(key, clock));
+  });
 }

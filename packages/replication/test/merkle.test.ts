@@ -70,6 +70,17 @@ describe('a Merkle tree of a partition (properties)', () => {
     );
   });
 
+  it('a tree built at once equals the same pairs toggled in one by one', () => {
+    fc.assert(
+      fc.property(contentsArb, depthArb, (entries, depth) => {
+        const one = new MerkleTree(depth);
+        for (const [key, clock] of entries) one.toggle(one.bucketOf(bucketHash(key)), pairHash(key, clock));
+        expect(treeOf(depth, entries).equals(one)).toBe(true);
+      }),
+      { seed: testSeed(8106) },
+    );
+  });
+
   it('an update in place (old pair out, new pair in) gives the tree rebuilt from scratch', () => {
     fc.assert(
       fc.property(contentsArb, depthArb, fc.nat(), (entries, depth, at) => {
