@@ -122,6 +122,6 @@ export { type Hint, type HintStore, openHints } from './hints.ts';
 export { type Placement, placeReplicas, type ReplicaTarget } from './placement.ts';
 export { Reachability } from './reachability.ts';
 export { type HandoffConfig, STORAGE_PATH, storageActor, type StorageMessage, type StorageProps, storageRef } from './storage.ts';
-export { openStore, type Store, type StoreKind, type StoredClock, type StoredValue } from './store.ts';
+export { KEYS_PER_BUCKET, openStore, type Store, type StoreKind, type StoredClock, type StoredValue } from './store.ts';
 export { depthFor, descendants, differing, differingBuckets, type Hash64, leafIndex, levelOf, MAX_MERKLE_DEPTH, MerkleTree } from './merkle.ts';
 export { bucketHash, clockSummary, murmur32, pairHash, treeOf } from './version-hash.ts';

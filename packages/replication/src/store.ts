@@ -11,6 +11,8 @@
  */
 import type { Disk } from '@starling/actors';
 import { type DvvSet, isDvvSet } from './dvv.ts';
+import { depthFor, type MerkleTree } from './merkle.ts';
+import { bucketHash, pairHash, treeOf } from './version-hash.ts';
 
 /** A stored value: the application's data, or `null` for a tombstone (a delete). */
 export type StoredValue = unknown;
@@ -56,7 +58,24 @@ export interface Store {
    * would mint a dot twice (Riak's kv679).
    */
   generation(partition: number): number;
+  /**
+   * The partition's Merkle tree (merkle.ts), built from the store on first use (so after every
+   * restart) at the depth its size asks for, then kept up to date by every `put` and `drop` in
+   * O(depth). Rebuilt deeper once the partition has doubled past its depth's share.
+   */
+  tree(partition: number): MerkleTree;
 }
+
+/** Trees are derived data: kept beside a store's data, per start of the node, never on its disk. */
+interface Trees {
+  readonly nodeUid: string;
+  readonly byPartition: Map<number, MerkleTree>;
+}
+
+const treesOf = new WeakMap<StoreArea, Trees>();
+
+/** Keys per leaf bucket the depth aims at (a bucket's keys are what an exchange lists). */
+export const KEYS_PER_BUCKET = 4;
 
 interface StoreArea {
   epoch: string;
@@ -75,6 +94,12 @@ export function openStore(disk: Disk, kind: StoreKind, nodeUid: string, mintEpoc
     area.set(key, data);
   }
   const { partitions, generations } = data;
+  let trees = treesOf.get(data);
+  if (trees === undefined || trees.nodeUid !== nodeUid) {
+    trees = { nodeUid, byPartition: new Map() };
+    treesOf.set(data, trees);
+  }
+  const { byPartition } = trees;
   return {
     epoch: data.epoch,
     get: (partition, k) => partitions.get(partition)?.get(k),
@@ -84,6 +109,15 @@ export function openStore(disk: Disk, kind: StoreKind, nodeUid: string, mintEpoc
         p = new Map();
         partitions.set(partition, p);
       }
+      const tree = byPartition.get(partition);
+      if (tree !== undefined) {
+        const old = p.get(k);
+        const bucket = tree.bucketOf(bucketHash(k));
+        if (old !== undefined) tree.toggle(bucket, pairHash(k, old));
+        tree.toggle(bucket, pairHash(k, clock));
+        // Past twice its depth's share of keys, the next use rebuilds it deeper.
+        if (old === undefined && p.size + 1 > 2 * KEYS_PER_BUCKET * 2 ** tree.depth) byPartition.delete(partition);
+      }
       p.set(k, clock);
     },
     keys: (partition) => [...(partitions.get(partition)?.keys() ?? [])],
@@ -91,9 +125,19 @@ export function openStore(disk: Disk, kind: StoreKind, nodeUid: string, mintEpoc
     drop(partition) {
       const count = partitions.get(partition)?.size ?? 0;
       partitions.delete(partition);
+      byPartition.delete(partition);
       generations.set(partition, (generations.get(partition) ?? 0) + 1);
       return count;
     },
     generation: (partition) => generations.get(partition) ?? 0,
+    tree(partition) {
+      let tree = byPartition.get(partition);
+      if (tree === undefined) {
+        const p = partitions.get(partition) ?? new Map<string, StoredClock>();
+        tree = treeOf(depthFor(p.size, KEYS_PER_BUCKET), p);
+        byPartition.set(partition, tree);
+      }
+      return tree;
+    },
   };
 }

@@ -4,10 +4,11 @@
  * root; a tree folded to a smaller depth is the tree built at that depth, before and after updates;
  * and the descent finds exactly the keys where two replicas differ, in at most depth + 1 rounds.
  */
+import { Disk } from '@starling/actors';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { testSeed } from '../../../scripts/testing/seed.ts';
-import { bucketHash, clockSummary, depthFor, differingBuckets, descendants, MAX_MERKLE_DEPTH, MerkleTree, murmur32, pairHash, type StoredClock, treeOf } from '../src/index.ts';
+import { bucketHash, clockSummary, depthFor, KEYS_PER_BUCKET, openStore, differingBuckets, descendants, MAX_MERKLE_DEPTH, MerkleTree, murmur32, pairHash, type StoredClock, treeOf } from '../src/index.ts';
 
 // ---- generators -----------------------------------------------------------------------------------
 
@@ -210,5 +211,32 @@ describe('a Merkle tree (examples)', () => {
     // 100 000 keys in 256 buckets: ~391 each; a fair hash stays within ±25% (about 6 standard deviations).
     expect(Math.min(...counts)).toBeGreaterThan(391 * 0.75);
     expect(Math.max(...counts)).toBeLessThan(391 * 1.25);
+  });
+});
+
+describe('the store keeps each partition’s tree', () => {
+  it('after any sequence of writes and drops, the tree is the one built from the partition’s keys, at the depth its size asks for (or deeper by one)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 120 }), clockArb, fc.boolean()), { maxLength: 400 }), (ops) => {
+        const disk = new Disk();
+        const store = openStore(disk, 'disk', 'u1', () => 'e');
+        for (const [partition, k, clock, look] of ops) {
+          store.put(partition, `k${k}`, clock);
+          if (look) store.tree(partition); // built now, then kept up to date
+          if (k === 0) store.drop(partition);
+        }
+        for (const partition of [0, 1, 2]) {
+          const entries = store.keys(partition).map((k) => [k, store.get(partition, k)!] as const);
+          const tree = store.tree(partition);
+          expect(tree.depth).toBeGreaterThanOrEqual(depthFor(entries.length, KEYS_PER_BUCKET) - 1);
+          expect(tree.depth).toBeLessThanOrEqual(depthFor(entries.length, KEYS_PER_BUCKET));
+          expect(tree.equals(treeOf(tree.depth, entries))).toBe(true);
+        }
+        // Another actor of the node opening the same store sees the same trees; a restart rebuilds them.
+        expect(openStore(disk, 'disk', 'u1', () => 'e').tree(0)).toBe(store.tree(0));
+        expect(openStore(disk, 'disk', 'u2', () => 'e').tree(0)).not.toBe(store.tree(0));
+      }),
+      { seed: testSeed(8107) },
+    );
   });
 });
