@@ -50,10 +50,12 @@ export interface ReplicationDefaults extends QuorumSpec {
   readonly sloppy: boolean;
   /** Under sloppy quorum, how long a replica may stay silent before a fallback gets its copy, in ms. */
   readonly fallbackAfterMs: number;
+  /** Read repair: a read writes the merged version back to primaries that answered with less. */
+  readonly readRepair: boolean;
 }
 
-/** Dynamo's common configuration (§6): N = 3, R = 2, W = 2, sloppy quorum. */
-export const DEFAULT_REPLICATION: ReplicationDefaults = { n: 3, r: 2, w: 2, timeoutMs: 2_000, sloppy: true, fallbackAfterMs: 500 };
+/** Dynamo's common configuration (§6): N = 3, R = 2, W = 2, sloppy quorum, read repair. */
+export const DEFAULT_REPLICATION: ReplicationDefaults = { n: 3, r: 2, w: 2, timeoutMs: 2_000, sloppy: true, fallbackAfterMs: 500, readRepair: true };
 
 /** How long write requests are remembered for de-duplication, in ms: above the runtime's default `maxMessageAgeMs` (10 s). */
 export const DEDUPE_WINDOW_MS = 30_000;
@@ -101,6 +103,7 @@ interface PendingGet {
   readonly spares: string[];
   readonly quorum: ReadQuorum<unknown>;
   readonly sloppy: boolean;
+  readonly readRepair: boolean;
   /** Delay of the next fallback step, in ms: `fallbackAfterMs`, doubled after each time a session read asks again. */
   fallbackAfterMs: number;
   readonly atLeast?: VersionVector;
@@ -173,6 +176,7 @@ function invalid(msg: KvRequest, s: ReplicationDefaults, ring: Ring): string | u
   if (s.n > ring.members.length) return `n (${s.n}) exceeds the ${ring.members.length} nodes of the ring`;
   if (!(s.timeoutMs >= 1 && s.timeoutMs <= MAX_TIMEOUT_MS)) return `timeoutMs is 1 to ${MAX_TIMEOUT_MS} ms`;
   if (!(s.fallbackAfterMs >= MIN_FALLBACK_MS)) return `fallbackAfterMs is at least ${MIN_FALLBACK_MS} ms`;
+  if (typeof s.sloppy !== 'boolean' || typeof s.readRepair !== 'boolean') return 'sloppy and readRepair are booleans';
   if (msg.type === 'kv-put' && (msg.value === null || msg.value === undefined)) return 'a value cannot be null or undefined: delete the key instead';
   return undefined;
 }
@@ -381,6 +385,7 @@ function startRead(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage
     spares: [...place.spares],
     quorum: new ReadQuorum(targets, s.r),
     sloppy: s.sloppy,
+    readRepair: s.readRepair,
     fallbackAfterMs: fallbackDelayMs(s),
     ...(msg.atLeast !== undefined && Object.keys(msg.atLeast).length > 0 ? { atLeast: msg.atLeast } : {}),
     isAnswered: false,
@@ -440,6 +445,7 @@ function failSession(state: CoordinatorState, ctx: ActorContext<CoordinatorMessa
  * the merge. Fallbacks are left alone: they hold hints, which handoff delivers.
  */
 function repair(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, p: PendingGet): void {
+  if (!p.readRepair) return;
   const merged = p.quorum.result();
   if (merged.entries.length === 0 && merged.anonymous.length === 0) return;
   for (const node of p.primaries) {

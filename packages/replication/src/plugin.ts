@@ -67,7 +67,7 @@ export interface ResolvedReplicationOptions {
 /** Handoff defaults: hints kept an hour, rounds every second, 64 hints per primary per round. */
 export const DEFAULT_HANDOFF: HandoffConfig = { hintTtlMs: 3_600_000, handoffIntervalMs: 1_000, handoffBatchSize: 64 };
 
-const KNOBS = ['n', 'r', 'w', 'timeoutMs', 'fallbackAfterMs', 'sloppy'] as const;
+const KNOBS = ['n', 'r', 'w', 'timeoutMs', 'fallbackAfterMs', 'sloppy', 'readRepair'] as const;
 const OPTIONS = [
   'defaults',
   'buckets',
@@ -91,8 +91,8 @@ function settings(name: string, raw: unknown): Partial<ReplicationDefaults> {
   const out: Record<string, number | boolean> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (!(KNOBS as readonly string[]).includes(k)) throw new InvalidArgumentError('INVALID_CONFIG', `${name} has no option '${k}'`);
-    if (k === 'sloppy') {
-      if (typeof v !== 'boolean') throw new InvalidArgumentError('INVALID_CONFIG', `${name}.sloppy must be a boolean, got ${String(v)}`);
+    if (k === 'sloppy' || k === 'readRepair') {
+      if (typeof v !== 'boolean') throw new InvalidArgumentError('INVALID_CONFIG', `${name}.${k} must be a boolean, got ${String(v)}`);
       out[k] = v;
       continue;
     }

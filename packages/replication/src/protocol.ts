@@ -22,6 +22,8 @@ export interface KvOptions {
   readonly sloppy?: boolean;
   /** Under sloppy quorum, how long a replica may stay silent before a fallback gets its copy, in ms. */
   readonly fallbackAfterMs?: number;
+  /** Read repair (default true): a read writes the merged version back to primaries that answered with less. */
+  readonly readRepair?: boolean;
 }
 
 /** A key of the store: a bucket (with its own N/R/W) and a key within it. */
