@@ -54,7 +54,7 @@ export {
 } from './dvv.ts';
 export { KvError, type KvErrorCode, type KvOutcome } from './errors.ts';
 export { type Completion, formatContext, formatDot, formatEntry, type HistoryEntry, HistoryRecorder, type Invocation, type OpKind, type OpResult } from './history.ts';
-export { DEFAULT_HANDOFF, DEFAULT_TRANSFER, type ReplicationOptions, replicationPlugin, type ResolvedReplicationOptions, useReplication } from './plugin.ts';
+export { DEFAULT_ANTI_ENTROPY, DEFAULT_HANDOFF, DEFAULT_TRANSFER, type ReplicationOptions, replicationPlugin, type ResolvedReplicationOptions, useReplication } from './plugin.ts';
 export {
   type GetOk,
   type GetReply,
@@ -116,7 +116,7 @@ export {
 } from './ring-protocol.ts';
 export { RingAdmin, type RingAdminOptions } from './ring-admin.ts';
 export { droppedPartitions, holdsPartition, pendingReplicas, planTransfers, type Transfer } from './transfer-plan.ts';
-export { type Batch, type BatchLimits, decodeBatch, readBatch } from './transfer-batch.ts';
+export { type Batch, type BatchLimits, decodeBatch, decodeKeys, packEntries, packKeys, readBatch } from './transfer-batch.ts';
 export { type Finished, type Pull, Receiver, type ReceiverConfig, type ReceiverProgress } from './transfer-receiver.ts';
 export { type Hint, type HintStore, openHints } from './hints.ts';
 export { type Placement, placeReplicas, type ReplicaTarget } from './placement.ts';
@@ -125,3 +125,13 @@ export { type HandoffConfig, STORAGE_PATH, storageActor, type StorageMessage, ty
 export { KEYS_PER_BUCKET, openStore, type Store, type StoreKind, type StoredClock, type StoredValue } from './store.ts';
 export { depthFor, descendants, differing, differingBuckets, type Hash64, leafIndex, levelOf, MAX_MERKLE_DEPTH, MerkleTree } from './merkle.ts';
 export { bucketHash, clockSummary, murmur32, pairHash, treeOf } from './version-hash.ts';
+export { antiEntropyActor, type AntiEntropyProps } from './anti-entropy.ts';
+export {
+  ANTI_ENTROPY_PATH,
+  type AntiEntropyConfig,
+  type AntiEntropyMessage,
+  antiEntropyRef,
+  type AntiEntropyStatus,
+  type ExchangeReport,
+  isWellFormedAntiEntropyMessage,
+} from './anti-entropy-protocol.ts';

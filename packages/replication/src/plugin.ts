@@ -3,6 +3,8 @@
  * computed from the cluster's node list (every node computes the same ring).
  */
 import { definePlugin, InvalidArgumentError, type PluginSpec } from '@starling/actors';
+import { antiEntropyActor } from './anti-entropy.ts';
+import type { AntiEntropyConfig } from './anti-entropy-protocol.ts';
 import { coordinatorActor, DEFAULT_REPLICATION, MAX_TIMEOUT_MS, MIN_FALLBACK_MS, type ReplicationDefaults } from './coordinator.ts';
 import { createRing, DEFAULT_PARTITION_COUNT } from './ring.ts';
 import { ringKeeperActor } from './ring-keeper.ts';
@@ -50,6 +52,20 @@ export interface ReplicationOptions {
   readonly transferRetryMs?: number;
   /** Time between rounds that start pulls and hand a leaving node's hints over, in ms. Default 200. */
   readonly transferTickMs?: number;
+  /** Merkle-tree anti-entropy (`/system/anti-entropy`). Default true. */
+  readonly antiEntropy?: boolean;
+  /**
+   * Mean time between two anti-entropy rounds a node starts (each compares every partition it
+   * shares with one peer, then repairs those that differ), in ms, each wait drawn from 0.5x to
+   * 1.5x. Default 10 000. Rounds also run at once after a start, when a node comes back, and on ask.
+   */
+  readonly antiEntropyIntervalMs?: number;
+  /** Bytes per second one node's anti-entropy may move, both directions, on average. Default 1 048 576 (1 MiB/s). */
+  readonly antiEntropyBytesPerSec?: number;
+  /** Tree levels a descent covers per round trip. Default 2 (as many bytes as 1, half the round trips). */
+  readonly antiEntropyLevelsPerRound?: number;
+  /** An exchange step unanswered this long is abandoned, in ms. Default 5 000. */
+  readonly antiEntropyTimeoutMs?: number;
 }
 
 /** Options after validation. */
@@ -62,6 +78,8 @@ export interface ResolvedReplicationOptions {
   readonly handoff: HandoffConfig;
   readonly ringMembers: readonly string[] | undefined;
   readonly transfer: TransferConfig;
+  /** Undefined: anti-entropy off. */
+  readonly antiEntropy: AntiEntropyConfig | undefined;
 }
 
 /** Handoff defaults: hints kept an hour, rounds every second, 64 hints per primary per round. */
@@ -83,6 +101,11 @@ const OPTIONS = [
   'transferBatchBytes',
   'transferRetryMs',
   'transferTickMs',
+  'antiEntropy',
+  'antiEntropyIntervalMs',
+  'antiEntropyBytesPerSec',
+  'antiEntropyLevelsPerRound',
+  'antiEntropyTimeoutMs',
 ];
 
 function settings(name: string, raw: unknown): Partial<ReplicationDefaults> {
@@ -139,11 +162,25 @@ function resolveOptions(raw: unknown): ResolvedReplicationOptions {
     retryAfterMs: positive('transferRetryMs', o.transferRetryMs, DEFAULT_TRANSFER.retryAfterMs, false),
     tickMs: positive('transferTickMs', o.transferTickMs, DEFAULT_TRANSFER.tickMs, false),
   };
-  return { defaults, buckets, partitionCount, store, ringGossipIntervalMs, handoff, ringMembers, transfer };
+  if (o.antiEntropy !== undefined && typeof o.antiEntropy !== 'boolean') throw new InvalidArgumentError('INVALID_CONFIG', `replication.antiEntropy must be a boolean, got ${String(o.antiEntropy)}`);
+  const antiEntropy: AntiEntropyConfig | undefined =
+    o.antiEntropy === false
+      ? undefined
+      : {
+          n,
+          intervalMs: positive('antiEntropyIntervalMs', o.antiEntropyIntervalMs, DEFAULT_ANTI_ENTROPY.intervalMs, false),
+          bytesPerSec: positive('antiEntropyBytesPerSec', o.antiEntropyBytesPerSec, DEFAULT_ANTI_ENTROPY.bytesPerSec, false),
+          levelsPerRound: positive('antiEntropyLevelsPerRound', o.antiEntropyLevelsPerRound, DEFAULT_ANTI_ENTROPY.levelsPerRound, true),
+          timeoutMs: positive('antiEntropyTimeoutMs', o.antiEntropyTimeoutMs, DEFAULT_ANTI_ENTROPY.timeoutMs, false),
+        };
+  return { defaults, buckets, partitionCount, store, ringGossipIntervalMs, handoff, ringMembers, transfer, antiEntropy };
 }
 
 /** Transfer defaults (N comes from the buckets): 2 partitions at once, batches of 512 keys or 256 KiB, a pull asked again after 2 s, rounds every 200 ms. */
 export const DEFAULT_TRANSFER: Omit<TransferConfig, 'n'> = { concurrency: 2, maxKeys: 512, maxBytes: 262_144, retryAfterMs: 2_000, tickMs: 200 };
+
+/** Anti-entropy defaults: a round every 10 s, 1 MiB/s, two tree levels per round trip, steps abandoned after 5 s. */
+export const DEFAULT_ANTI_ENTROPY: Omit<AntiEntropyConfig, 'n'> = { intervalMs: 10_000, bytesPerSec: 1_048_576, levelsPerRound: 2, timeoutMs: 5_000 };
 
 function positive(name: string, raw: unknown, fallback: number, isInteger: boolean): number {
   if (raw === undefined) return fallback;
@@ -163,7 +200,7 @@ function positive(name: string, raw: unknown, fallback: number, isInteger: boole
 export const replicationPlugin = definePlugin<ResolvedReplicationOptions>({
   name: 'starling.replication',
   module: import.meta.url,
-  actors: [storageActor, coordinatorActor, ringKeeperActor],
+  actors: [storageActor, coordinatorActor, ringKeeperActor, antiEntropyActor],
   options: resolveOptions,
   setup(ctx) {
     const members = ctx.options.ringMembers ?? ctx.clusterNodes;
@@ -176,6 +213,8 @@ export const replicationPlugin = definePlugin<ResolvedReplicationOptions>({
     ctx.spawn('system', storageActor, { store: ctx.options.store, ring, transferN: transfer.n, ...ctx.options.handoff }, { name: 'storage' });
     ctx.spawn('system', coordinatorActor, { ring, defaults: ctx.options.defaults, buckets: ctx.options.buckets }, { name: 'coordinator' });
     ctx.spawn('system', ringKeeperActor, { ring, clusterNodes: ctx.clusterNodes, gossipIntervalMs: ctx.options.ringGossipIntervalMs, store: ctx.options.store, transfer }, { name: 'ring' });
+    const { antiEntropy } = ctx.options;
+    if (antiEntropy !== undefined) ctx.spawn('system', antiEntropyActor, { ring, store: ctx.options.store, config: antiEntropy }, { name: 'anti-entropy' });
   },
 });
 

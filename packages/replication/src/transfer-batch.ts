@@ -76,6 +76,41 @@ export function readBatch(store: Store, partition: number, sortedKeys: readonly 
   return { data, keys: parts.length, lastKey, isLast: i >= sortedKeys.length };
 }
 
+/** Packs `[key, clock]` entries the way a batch is packed (anti-entropy's repairs travel so too). */
+export function packEntries(entries: Iterable<readonly [string, StoredClock]>): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const packed = packr.pack(entry);
+    parts.push(packed);
+    bytes += packed.length;
+  }
+  const data = new Uint8Array(bytes);
+  let at = 0;
+  for (const p of parts) {
+    data.set(p, at);
+    at += p.length;
+  }
+  return data;
+}
+
+/** Packs a list of keys (anti-entropy's bucket listings and asks). */
+export function packKeys(keys: readonly string[]): Uint8Array {
+  return packr.pack(keys);
+}
+
+/** The keys of {@link packKeys}, or undefined if `data` is not a list of store keys. */
+export function decodeKeys(data: unknown): string[] | undefined {
+  if (!(data instanceof Uint8Array)) return undefined;
+  let keys: unknown;
+  try {
+    keys = unpackr.unpack(data);
+  } catch {
+    return undefined;
+  }
+  return Array.isArray(keys) && keys.every((k) => typeof k === 'string' && k.includes('/')) ? (keys as string[]) : undefined;
+}
+
 /**
  * The entries of a batch from another node, or undefined if any is not a store key with a
  * stored clock (the whole batch is then refused: nothing of it is merged).

@@ -1,0 +1,155 @@
+/**
+ * What `/system/anti-entropy` accepts and answers (anti-entropy.ts is the actor): the operator's
+ * messages, the exchange between two replicas of a partition, progress counters, and the checks
+ * every message from another node passes first.
+ *
+ * A round with a peer starts with the roots of every partition both hold, in one message
+ * (`ae-roots`, answered by the partitions whose roots differ); each differing partition then gets
+ * an exchange, driven by the node that starts it (the initiator) against the peer, both trees at
+ * the larger of their two depths:
+ *
+ *   ae-root    -> (roots equal: ae-equal, done)   ae-hashes of the first levels below the root
+ *   ae-descend -> ae-hashes                      (only under differing nodes, several levels a trip)
+ *   ae-list    -> ae-listed                      (keys and pair hashes of the differing buckets)
+ *   ae-repair  -> ae-repaired                    (the initiator's versions of the differing keys,
+ *                                                 merged there; the peer's where it had more)
+ *
+ * Hashes travel as `Uint32Array`s (hi, lo per node), keys and entries packed with msgpackr, so the
+ * bytes an exchange moves are counted exactly.
+ */
+import { type ActorRef, isActorRef, selectActor } from '@starling/actors';
+
+/** Where the anti-entropy actor lives on every node. */
+export const ANTI_ENTROPY_PATH = '/system/anti-entropy';
+
+/** How anti-entropy runs (plugin options, resolved). */
+export interface AntiEntropyConfig {
+  /** Mean time between two exchanges a node starts when nothing is queued, in ms (each wait drawn from 0.5x to 1.5x). */
+  readonly intervalMs: number;
+  /** Bytes per second a node's exchanges may move (both directions), on average. */
+  readonly bytesPerSec: number;
+  /** Tree levels a descent covers per round trip. */
+  readonly levelsPerRound: number;
+  /** An exchange step unanswered this long is abandoned, in ms. */
+  readonly timeoutMs: number;
+  /** Replicas per partition (the largest N the buckets use). */
+  readonly n: number;
+}
+
+/** What a node's anti-entropy counts since it started. */
+export interface AntiEntropyStatus {
+  readonly type: 'ae-status';
+  readonly node: string;
+  /** Exchanges this node started and finished (equal at once, or repaired). */
+  readonly exchanges: number;
+  /** Of them, those whose roots were equal at once. */
+  readonly exchangesEqual: number;
+  /** Exchanges abandoned (peer silent, refused, or the partition moved). */
+  readonly exchangesFailed: number;
+  /** Partition roots this node compared with a peer's (in `ae-roots` rounds, either side). */
+  readonly partitionsCompared: number;
+  /** Keys whose version changed in this node's store through an exchange (either side). */
+  readonly keysRepaired: number;
+  /** Payload bytes this node sent and received in exchanges. */
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly messagesSent: number;
+  readonly messagesReceived: number;
+  /** Round trips of the exchanges this node started. */
+  readonly rounds: number;
+  /** Exchanges waiting to run back to back (after a restart, a heal, or an ask). */
+  readonly queued: number;
+  readonly malformedMessages: number;
+}
+
+/** The figures of one finished exchange, in the `starling.anti-entropy` event. */
+export interface ExchangeReport {
+  readonly kind: 'exchange';
+  readonly partition: number;
+  readonly peer: string;
+  readonly depth: number;
+  readonly isEqual: boolean;
+  readonly rounds: number;
+  readonly bytes: number;
+  readonly keysDiffering: number;
+  readonly durationMs: number;
+}
+
+/** What the anti-entropy actor accepts. */
+export type AntiEntropyMessage =
+  /** An operator's ask: exchange every partition this node holds with every other replica, back to back; answered when queued. */
+  | { readonly type: 'ae-now'; readonly replyTo: ActorRef<{ readonly type: 'ae-queued'; readonly exchanges: number }> }
+  | { readonly type: 'ae-status'; readonly replyTo: ActorRef<AntiEntropyStatus> }
+  /** Initiator to peer: the roots (hi, lo each) of partitions both hold, by this node's ring. */
+  | { readonly type: 'ae-roots'; readonly xid: string; readonly partitions: Uint32Array; readonly roots: Uint32Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
+  /** Peer to initiator: those of them whose roots differ from the peer's (partitions it does not hold left out). */
+  | { readonly type: 'ae-roots-diff'; readonly xid: string; readonly partitions: Uint32Array }
+  /** Initiator to peer: the initiator's root at its depth. */
+  | { readonly type: 'ae-root'; readonly xid: string; readonly partition: number; readonly depth: number; readonly root: Uint32Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
+  /** Peer to initiator: roots equal, nothing to do. */
+  | { readonly type: 'ae-equal'; readonly xid: string }
+  /** Peer to initiator: it does not hold the partition (its ring differs), or is busy. */
+  | { readonly type: 'ae-refused'; readonly xid: string; readonly reason: string }
+  /** Initiator to peer: the hashes of these nodes of the tree at `depth`. */
+  | { readonly type: 'ae-descend'; readonly xid: string; readonly partition: number; readonly depth: number; readonly indices: Uint32Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
+  /** Peer to initiator: hashes of `indices` (hi, lo each), at `depth` (the larger of the two). */
+  | { readonly type: 'ae-hashes'; readonly xid: string; readonly depth: number; readonly indices: Uint32Array; readonly hashes: Uint32Array }
+  /** Initiator to peer: list the keys of these buckets (at `depth`). */
+  | { readonly type: 'ae-list'; readonly xid: string; readonly partition: number; readonly depth: number; readonly buckets: Uint32Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
+  /** Peer to initiator: its keys in those buckets (packed) and each one's pair hash (hi, lo). */
+  | { readonly type: 'ae-listed'; readonly xid: string; readonly keys: Uint8Array; readonly hashes: Uint32Array }
+  /** Initiator to peer: its versions of the differing keys it holds (packed entries), and every differing key (packed). */
+  | { readonly type: 'ae-repair'; readonly xid: string; readonly partition: number; readonly entries: Uint8Array; readonly want: Uint8Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
+  /** Peer to initiator: its versions of the keys where it held something the initiator lacked. */
+  | { readonly type: 'ae-repaired'; readonly xid: string; readonly entries: Uint8Array }
+  | { readonly type: 'ae-tick'; readonly token: string }
+  /** The rate cap's wait before the next step of exchange `xid` is over. */
+  | { readonly type: 'ae-pace'; readonly token: string; readonly xid: string }
+  | { readonly type: 'ae-timeout'; readonly token: string; readonly xid: string };
+
+function isIndex(x: unknown): x is number {
+  return Number.isSafeInteger(x) && (x as number) >= 0;
+}
+
+/** Whether a message's fields have the types its kind says (messages from other nodes are data, not trusted types). */
+export function isWellFormedAntiEntropyMessage(msg: AntiEntropyMessage): boolean {
+  switch (msg.type) {
+    case 'ae-now':
+    case 'ae-status':
+      return isActorRef(msg.replyTo);
+    case 'ae-roots':
+      return typeof msg.xid === 'string' && msg.partitions instanceof Uint32Array && msg.roots instanceof Uint32Array && msg.roots.length === 2 * msg.partitions.length && isActorRef(msg.replyTo);
+    case 'ae-roots-diff':
+      return typeof msg.xid === 'string' && msg.partitions instanceof Uint32Array;
+    case 'ae-root':
+      return typeof msg.xid === 'string' && isIndex(msg.partition) && isIndex(msg.depth) && msg.root instanceof Uint32Array && msg.root.length === 2 && isActorRef(msg.replyTo);
+    case 'ae-equal':
+      return typeof msg.xid === 'string';
+    case 'ae-refused':
+      return typeof msg.xid === 'string' && typeof msg.reason === 'string';
+    case 'ae-descend':
+      return typeof msg.xid === 'string' && isIndex(msg.partition) && isIndex(msg.depth) && msg.indices instanceof Uint32Array && isActorRef(msg.replyTo);
+    case 'ae-hashes':
+      return typeof msg.xid === 'string' && isIndex(msg.depth) && msg.indices instanceof Uint32Array && msg.hashes instanceof Uint32Array && msg.hashes.length === 2 * msg.indices.length;
+    case 'ae-list':
+      return typeof msg.xid === 'string' && isIndex(msg.partition) && isIndex(msg.depth) && msg.buckets instanceof Uint32Array && isActorRef(msg.replyTo);
+    case 'ae-listed':
+      return typeof msg.xid === 'string' && msg.keys instanceof Uint8Array && msg.hashes instanceof Uint32Array;
+    case 'ae-repair':
+      return typeof msg.xid === 'string' && isIndex(msg.partition) && msg.entries instanceof Uint8Array && msg.want instanceof Uint8Array && isActorRef(msg.replyTo);
+    case 'ae-repaired':
+      return typeof msg.xid === 'string' && msg.entries instanceof Uint8Array;
+    case 'ae-tick':
+      return typeof msg.token === 'string';
+    case 'ae-timeout':
+    case 'ae-pace':
+      return typeof msg.token === 'string' && typeof msg.xid === 'string';
+    default:
+      return false;
+  }
+}
+
+/** The typed ref of a node's anti-entropy actor. */
+export function antiEntropyRef(node: string): ActorRef<AntiEntropyMessage> {
+  return selectActor<AntiEntropyMessage>(node, ANTI_ENTROPY_PATH);
+}

@@ -1,0 +1,615 @@
+/**
+ * `/system/anti-entropy`: replicas that missed writes (a partition, a crash, dropped messages,
+ * expired hints, a restart empty) converge without any client reading the key (Dynamo §4.7, with
+ * Riak's Tictac trees: merkle.ts).
+ *
+ * Every `intervalMs` (jittered) a node takes the next peer that shares partitions with it and
+ * sends the roots of all of them in one message; the peer answers with those that differ, and
+ * each of those gets an exchange (anti-entropy-protocol.ts has its messages): descend only under
+ * differing nodes, several levels per round trip; list the keys of the differing buckets with
+ * their pair hashes; send this side's versions of the differing keys and get the peer's where it
+ * had more. Merging is the version vectors' `sync`, so siblings are kept, tombstones respected and
+ * nothing is resurrected. One exchange at a time per node, and on average at most `bytesPerSec`
+ * moved (both directions), so repair never starves clients. The same rounds run back to back
+ * after a start (a restart, a restart empty), when membership sees a node come back (a heal), and
+ * when an operator asks (`ae-now`).
+ *
+ * The store is the node's (principle 8), shared with `/system/storage`; its trees are kept up to
+ * date by every write (store.ts).
+ */
+import { type ActorContext, type ActorRef, defineActor } from '@starling/actors';
+import { isMembershipNotice, type MembershipNotice, subscribeToMembership } from '@starling/gossip';
+import {
+  type AntiEntropyConfig,
+  type AntiEntropyMessage,
+  type AntiEntropyStatus,
+  antiEntropyRef,
+  type ExchangeReport,
+  isWellFormedAntiEntropyMessage,
+} from './anti-entropy-protocol.ts';
+import { sync } from './dvv.ts';
+import { descendants, differing, type Hash64, levelOf, type MerkleTree } from './merkle.ts';
+import { Reachability } from './reachability.ts';
+import { partitionOf, preferenceList, type Ring } from './ring.ts';
+import { savedRing } from './ring-disk.ts';
+import { openStore, type Store, type StoreKind } from './store.ts';
+import { decodeBatch, decodeKeys, packEntries, packKeys } from './transfer-batch.ts';
+import { bucketHash, clockSummary, pairHash, treeOf } from './version-hash.ts';
+
+
+/** What the actor receives: the protocol, and membership news (a node back starts a round with it). */
+type Ctx = ActorContext<AntiEntropyMessage | MembershipNotice>;
+
+/** The anti-entropy actor's props. */
+export interface AntiEntropyProps {
+  readonly ring: Ring;
+  readonly store: StoreKind;
+  readonly config: AntiEntropyConfig;
+}
+
+/** Node indices asked in one descent message, at most: past it, every bucket under the frontier is listed instead. */
+const MAX_INDICES = 4_096;
+/** Buckets listed in one round trip, at most (about 4 keys each). */
+const BUCKETS_PER_LIST = 256;
+/** A peer forgets an exchange's tree unused this long, in ms. */
+const SERVED_IDLE_MS = 30_000;
+
+type Item = { readonly kind: 'roots'; readonly peer: string } | { readonly kind: 'partition'; readonly partition: number; readonly peer: string };
+
+/** An exchange (or roots round) this node started. */
+interface Active {
+  readonly xid: string;
+  readonly item: Item;
+  readonly startedAtMs: number;
+  rounds: number;
+  bytes: number;
+  depth: number;
+  tree: MerkleTree | undefined;
+  /** Differing buckets not listed yet. */
+  buckets: number[];
+  /** The buckets of the listing on its way. */
+  chunk: number[];
+  /** This side's keys by bucket at `depth`, built at the first listing. */
+  byBucket: Map<number, string[]> | undefined;
+  keysDiffering: number;
+  /** A step held back by the rate cap, sent when its wait is over. */
+  held: { readonly msg: AntiEntropyMessage; readonly bytes: number } | undefined;
+}
+
+/** A peer's side of an exchange: the tree at the agreed depth, and its keys by bucket. */
+interface Served {
+  readonly partition: number;
+  readonly tree: MerkleTree;
+  byBucket: Map<number, string[]> | undefined;
+  usedAtMs: number;
+}
+
+interface Counters {
+  exchanges: number;
+  exchangesEqual: number;
+  exchangesFailed: number;
+  partitionsCompared: number;
+  keysRepaired: number;
+  bytesSent: number;
+  bytesReceived: number;
+  messagesSent: number;
+  messagesReceived: number;
+  rounds: number;
+}
+
+interface AntiEntropyState {
+  readonly config: AntiEntropyConfig;
+  readonly initialRing: Ring;
+  readonly store: Store;
+  /** Drawn at each start: timers and exchange ids of an earlier start never match. */
+  readonly token: string;
+  nextXid: number;
+  readonly reachability: Reachability;
+  readonly queue: Item[];
+  /** Round robin over peers for the periodic rounds. */
+  peerCursor: number;
+  active: Active | undefined;
+  readonly served: Map<string, Served>;
+  /** The rate cap's bucket, in bytes (negative: in debt). */
+  tokens: number;
+  refilledAtMs: number;
+  readonly counters: Counters;
+  malformedMessages: number;
+}
+
+function ringOf(state: AntiEntropyState, ctx: Ctx): Ring {
+  return savedRing(ctx.disk) ?? state.initialRing;
+}
+
+/** The partitions `node` replicates under `ring` (its preference lists of N), in order. */
+function heldBy(ring: Ring, n: number, node: string): number[] {
+  const out: number[] = [];
+  for (let p = 0; p < ring.partitionCount; p++) if (preferenceList(ring, p, n).includes(node)) out.push(p);
+  return out;
+}
+
+/** The nodes sharing at least one partition with this one, by name. */
+function peersOf(ring: Ring, n: number, self: string): string[] {
+  const out = new Set<string>();
+  for (let p = 0; p < ring.partitionCount; p++) {
+    const pl = preferenceList(ring, p, n);
+    if (pl.includes(self)) for (const x of pl) if (x !== self) out.add(x);
+  }
+  return [...out].sort();
+}
+
+function toArray(h: Hash64): Uint32Array {
+  return Uint32Array.of(h.hi, h.lo);
+}
+
+/** A partition's tree at `depth`: the store's own if it has that depth, else one built for the exchange. */
+function treeAt(store: Store, partition: number, depth: number): MerkleTree {
+  const own = store.tree(partition);
+  if (own.depth === depth) return own;
+  if (own.depth > depth) return own.fold(depth);
+  return treeOf(
+    depth,
+    store.keys(partition).map((k) => [k, store.get(partition, k)!] as const),
+  );
+}
+
+function keysByBucket(store: Store, partition: number, depth: number): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  const shift = 32 - depth;
+  for (const key of store.keys(partition)) {
+    const bucket = depth === 0 ? 0 : bucketHash(key) >>> shift;
+    const list = out.get(bucket);
+    if (list === undefined) out.set(bucket, [key]);
+    else list.push(key);
+  }
+  return out;
+}
+
+/** Merges a peer's version of a key into the store; true if the store changed. */
+function merge(state: AntiEntropyState, partition: number, key: string, clock: Parameters<typeof sync>[0]): boolean {
+  const stored = state.store.get(partition, key);
+  const merged = stored === undefined ? clock : sync(stored, clock);
+  if (stored !== undefined && clockSummary(merged) === clockSummary(stored)) return false;
+  state.store.put(partition, key, merged);
+  state.counters.keysRepaired++;
+  return true;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Sending, paced
+
+function payloadBytes(msg: AntiEntropyMessage): number {
+  let bytes = 0;
+  for (const v of Object.values(msg)) if (v instanceof Uint8Array || v instanceof Uint32Array) bytes += v.byteLength;
+  return bytes;
+}
+
+function refill(state: AntiEntropyState, ctx: Ctx): void {
+  const now = ctx.now();
+  state.tokens = Math.min(state.config.bytesPerSec, state.tokens + ((now - state.refilledAtMs) * state.config.bytesPerSec) / 1_000);
+  state.refilledAtMs = now;
+}
+
+function noteReceived(state: AntiEntropyState, msg: AntiEntropyMessage, ctx: Ctx): number {
+  const bytes = payloadBytes(msg);
+  state.counters.bytesReceived += bytes;
+  state.counters.messagesReceived++;
+  refill(state, ctx);
+  state.tokens -= bytes;
+  return bytes;
+}
+
+/** Sends a reply at once (a peer answers what it is asked; the initiator's cap paces the asks). */
+function reply(state: AntiEntropyState, ctx: Ctx, to: ActorRef<AntiEntropyMessage>, msg: AntiEntropyMessage): void {
+  state.counters.bytesSent += payloadBytes(msg);
+  state.counters.messagesSent++;
+  ctx.tell(to, msg);
+}
+
+/** The initiator's next step: sent now, or held until the rate cap allows it. */
+function step(state: AntiEntropyState, a: Active, peer: string, msg: AntiEntropyMessage, ctx: Ctx): void {
+  const bytes = payloadBytes(msg);
+  refill(state, ctx);
+  a.rounds++;
+  arm(state, a, ctx);
+  if (state.tokens < 0) {
+    a.held = { msg, bytes };
+    ctx.timers.once('pace', Math.ceil((-state.tokens * 1_000) / state.config.bytesPerSec), { type: 'ae-pace', token: state.token, xid: a.xid });
+    return;
+  }
+  send(state, a, peer, msg, bytes, ctx);
+}
+
+function send(state: AntiEntropyState, a: Active, peer: string, msg: AntiEntropyMessage, bytes: number, ctx: Ctx): void {
+  state.tokens -= bytes;
+  a.bytes += bytes;
+  state.counters.bytesSent += bytes;
+  state.counters.messagesSent++;
+  ctx.tell(antiEntropyRef(peer), msg);
+}
+
+function arm(state: AntiEntropyState, a: Active, ctx: Ctx): void {
+  ctx.timers.once('exchange', state.config.timeoutMs, { type: 'ae-timeout', token: state.token, xid: a.xid });
+}
+
+// -------------------------------------------------------------------------------------------------
+// The initiator
+
+function enqueue(state: AntiEntropyState, item: Item): void {
+  const same = (x: Item): boolean => x.kind === item.kind && x.peer === item.peer && (x.kind === 'roots' || (item.kind === 'partition' && x.partition === item.partition));
+  if (!state.queue.some(same) && !(state.active !== undefined && same(state.active.item))) state.queue.push(item);
+}
+
+/** Starts the next queued item, or (from a tick) the next periodic round; one at a time. */
+function startNext(state: AntiEntropyState, ctx: Ctx, isTick: boolean): void {
+  if (state.active !== undefined) return;
+  const ring = ringOf(state, ctx);
+  const { n } = state.config;
+  let item = state.queue.shift();
+  while (item !== undefined && state.reachability.isDown(item.peer)) item = state.queue.shift();
+  if (item === undefined) {
+    if (!isTick) return;
+    const peers = peersOf(ring, n, ctx.nodeName).filter((p) => !state.reachability.isDown(p));
+    if (peers.length === 0) return;
+    item = { kind: 'roots', peer: peers[state.peerCursor++ % peers.length]! };
+  }
+  const xid = `${state.token}.${state.nextXid++}`;
+  const a: Active = { xid, item, startedAtMs: ctx.now(), rounds: 0, bytes: 0, depth: 0, tree: undefined, buckets: [], chunk: [], byBucket: undefined, keysDiffering: 0, held: undefined };
+  state.active = a;
+  if (item.kind === 'roots') {
+    const shared = heldBy(ring, n, ctx.nodeName).filter((p) => preferenceList(ring, p, n).includes(item.peer));
+    const roots = new Uint32Array(shared.length * 2);
+    shared.forEach((p, i) => {
+      const r = state.store.tree(p).root;
+      roots[2 * i] = r.hi;
+      roots[2 * i + 1] = r.lo;
+    });
+    state.counters.partitionsCompared += shared.length;
+    return step(state, a, item.peer, { type: 'ae-roots', xid, partitions: Uint32Array.from(shared), roots, replyTo: ctx.self }, ctx);
+  }
+  const tree = state.store.tree(item.partition);
+  step(state, a, item.peer, { type: 'ae-root', xid, partition: item.partition, depth: tree.depth, root: toArray(tree.root), replyTo: ctx.self }, ctx);
+}
+
+function finish(state: AntiEntropyState, ctx: Ctx, outcome: 'equal' | 'repaired' | 'failed'): void {
+  const a = state.active!;
+  state.active = undefined;
+  ctx.timers.cancel('exchange');
+  ctx.timers.cancel('pace');
+  state.counters.rounds += a.rounds;
+  if (a.item.kind === 'partition') {
+    if (outcome === 'failed') state.counters.exchangesFailed++;
+    else {
+      state.counters.exchanges++;
+      if (outcome === 'equal') state.counters.exchangesEqual++;
+      const report: ExchangeReport = {
+        kind: 'exchange',
+        partition: a.item.partition,
+        peer: a.item.peer,
+        depth: a.depth,
+        isEqual: outcome === 'equal',
+        rounds: a.rounds,
+        bytes: a.bytes,
+        keysDiffering: a.keysDiffering,
+        durationMs: ctx.now() - a.startedAtMs,
+      };
+      ctx.publish('starling.anti-entropy', report);
+    }
+  }
+  startNext(state, ctx, false);
+}
+
+function onRootsDiff(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMessage, { type: 'ae-roots-diff' }>, ctx: Ctx): void {
+  const ring = ringOf(state, ctx);
+  for (const p of msg.partitions) if (p < ring.partitionCount) enqueue(state, { kind: 'partition', partition: p, peer: a.item.peer });
+  finish(state, ctx, 'equal');
+}
+
+function onHashes(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMessage, { type: 'ae-hashes' }>, ctx: Ctx): void {
+  if (a.item.kind !== 'partition') return;
+  const { partition, peer } = a.item;
+  if (a.tree === undefined) {
+    a.depth = msg.depth;
+    a.tree = treeAt(state.store, partition, msg.depth);
+  }
+  if (msg.depth !== a.depth) return finish(state, ctx, 'failed');
+  const firstLeaf = 2 ** a.depth - 1;
+  let frontier: number[];
+  let level: number;
+  if (msg.indices.length === 0) {
+    frontier = [0];
+    level = 0;
+  } else {
+    if (msg.indices.some((i) => i >= 2 * firstLeaf + 1)) return finish(state, ctx, 'failed');
+    frontier = differing(a.tree, [...msg.indices], msg.hashes);
+    level = levelOf(msg.indices[0]!);
+  }
+  if (frontier.length === 0) return finish(state, ctx, 'equal');
+  if (level < a.depth) {
+    const next = descendants(frontier, Math.min(state.config.levelsPerRound, a.depth - level));
+    if (next.length <= MAX_INDICES) return step(state, a, peer, { type: 'ae-descend', xid: a.xid, partition, depth: a.depth, indices: Uint32Array.from(next), replyTo: ctx.self }, ctx);
+    // Too wide to descend further: every bucket under the frontier is listed.
+    frontier = descendants(frontier, a.depth - level);
+  }
+  a.buckets = frontier.map((i) => i - firstLeaf);
+  listNext(state, a, ctx);
+}
+
+function listNext(state: AntiEntropyState, a: Active, ctx: Ctx): void {
+  if (a.item.kind !== 'partition') return;
+  if (a.buckets.length === 0) return finish(state, ctx, a.keysDiffering === 0 ? 'equal' : 'repaired');
+  const chunk = a.buckets.splice(0, BUCKETS_PER_LIST);
+  a.chunk = chunk;
+  step(state, a, a.item.peer, { type: 'ae-list', xid: a.xid, partition: a.item.partition, depth: a.depth, buckets: Uint32Array.from(chunk), replyTo: ctx.self }, ctx);
+}
+
+function onListed(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMessage, { type: 'ae-listed' }>, ctx: Ctx): void {
+  if (a.item.kind !== 'partition') return;
+  const { partition, peer } = a.item;
+  const { chunk } = a;
+  const ring = ringOf(state, ctx);
+  const keys = decodeKeys(msg.keys);
+  if (keys === undefined || msg.hashes.length !== 2 * keys.length || keys.some((k) => partitionOf(ring, k) !== partition)) {
+    state.malformedMessages++;
+    return finish(state, ctx, 'failed');
+  }
+  const theirs = new Map<string, number>();
+  keys.forEach((k, i) => theirs.set(k, i));
+  a.byBucket ??= keysByBucket(state.store, partition, a.depth);
+  const differ: string[] = [];
+  const mine: [string, NonNullable<ReturnType<Store['get']>>][] = [];
+  for (const bucket of chunk) {
+    for (const key of a.byBucket.get(bucket) ?? []) {
+      const clock = state.store.get(partition, key);
+      if (clock === undefined) continue;
+      const i = theirs.get(key);
+      const h = pairHash(key, clock);
+      theirs.delete(key);
+      if (i !== undefined && msg.hashes[2 * i] === h.hi && msg.hashes[2 * i + 1] === h.lo) continue;
+      differ.push(key);
+      mine.push([key, clock]);
+    }
+  }
+  // Keys only the peer holds.
+  for (const key of theirs.keys()) differ.push(key);
+  a.keysDiffering += differ.length;
+  if (differ.length === 0) return listNext(state, a, ctx);
+  step(state, a, peer, { type: 'ae-repair', xid: a.xid, partition, entries: packEntries(mine), want: packKeys(differ), replyTo: ctx.self }, ctx);
+}
+
+function onRepaired(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMessage, { type: 'ae-repaired' }>, ctx: Ctx): void {
+  if (a.item.kind !== 'partition') return;
+  const { partition } = a.item;
+  const ring = ringOf(state, ctx);
+  const entries = decodeBatch(msg.entries);
+  if (entries === undefined || entries.some(([k]) => partitionOf(ring, k) !== partition)) {
+    state.malformedMessages++;
+    return finish(state, ctx, 'failed');
+  }
+  for (const [key, clock] of entries) merge(state, partition, key, clock);
+  listNext(state, a, ctx);
+}
+
+// -------------------------------------------------------------------------------------------------
+// The peer
+
+function holds(ring: Ring, n: number, partition: number, node: string): boolean {
+  return partition < ring.partitionCount && preferenceList(ring, partition, n).includes(node);
+}
+
+function servedFor(state: AntiEntropyState, xid: string, partition: number, depth: number, ctx: Ctx): Served {
+  let s = state.served.get(xid);
+  if (s === undefined || s.partition !== partition || s.tree.depth !== depth) {
+    s = { partition, tree: treeAt(state.store, partition, depth), byBucket: undefined, usedAtMs: ctx.now() };
+    state.served.set(xid, s);
+  }
+  s.usedAtMs = ctx.now();
+  return s;
+}
+
+function onRoots(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { type: 'ae-roots' }>, ctx: Ctx): void {
+  const ring = ringOf(state, ctx);
+  const { n } = state.config;
+  const out: number[] = [];
+  for (let i = 0; i < msg.partitions.length; i++) {
+    const p = msg.partitions[i]!;
+    if (!holds(ring, n, p, ctx.nodeName)) continue;
+    const r = state.store.tree(p).root;
+    if (r.hi !== msg.roots[2 * i] || r.lo !== msg.roots[2 * i + 1]) out.push(p);
+  }
+  state.counters.partitionsCompared += msg.partitions.length;
+  reply(state, ctx, msg.replyTo, { type: 'ae-roots-diff', xid: msg.xid, partitions: Uint32Array.from(out) });
+}
+
+function onRoot(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { type: 'ae-root' }>, ctx: Ctx): void {
+  const ring = ringOf(state, ctx);
+  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName)) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'not a replica of the partition' });
+  if (msg.depth > 20) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'depth out of range' });
+  const own = state.store.tree(msg.partition);
+  if (own.root.hi === msg.root[0] && own.root.lo === msg.root[1]) return reply(state, ctx, msg.replyTo, { type: 'ae-equal', xid: msg.xid });
+  const depth = Math.max(own.depth, msg.depth);
+  const { tree } = servedFor(state, msg.xid, msg.partition, depth, ctx);
+  const indices = depth === 0 ? [] : descendants([0], Math.min(state.config.levelsPerRound, depth));
+  reply(state, ctx, msg.replyTo, { type: 'ae-hashes', xid: msg.xid, depth, indices: Uint32Array.from(indices), hashes: tree.hashesOf(indices) });
+}
+
+function onDescend(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { type: 'ae-descend' }>, ctx: Ctx): void {
+  const ring = ringOf(state, ctx);
+  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName) || msg.depth > 20 || msg.indices.length > MAX_INDICES) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'bad descent' });
+  const { tree } = servedFor(state, msg.xid, msg.partition, msg.depth, ctx);
+  const size = 2 ** (msg.depth + 1) - 1;
+  if (msg.indices.some((i) => i >= size)) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'index outside the tree' });
+  reply(state, ctx, msg.replyTo, { type: 'ae-hashes', xid: msg.xid, depth: msg.depth, indices: msg.indices, hashes: tree.hashesOf([...msg.indices]) });
+}
+
+function onList(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { type: 'ae-list' }>, ctx: Ctx): void {
+  const ring = ringOf(state, ctx);
+  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName) || msg.depth > 20 || msg.buckets.length > BUCKETS_PER_LIST) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'bad listing' });
+  const s = servedFor(state, msg.xid, msg.partition, msg.depth, ctx);
+  s.byBucket ??= keysByBucket(state.store, msg.partition, msg.depth);
+  const keys: string[] = [];
+  for (const bucket of msg.buckets) for (const key of s.byBucket.get(bucket) ?? []) if (state.store.get(msg.partition, key) !== undefined) keys.push(key);
+  const hashes = new Uint32Array(keys.length * 2);
+  keys.forEach((key, i) => {
+    const h = pairHash(key, state.store.get(msg.partition, key)!);
+    hashes[2 * i] = h.hi;
+    hashes[2 * i + 1] = h.lo;
+  });
+  reply(state, ctx, msg.replyTo, { type: 'ae-listed', xid: msg.xid, keys: packKeys(keys), hashes });
+}
+
+function onRepair(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { type: 'ae-repair' }>, ctx: Ctx): void {
+  const ring = ringOf(state, ctx);
+  const entries = decodeBatch(msg.entries);
+  const want = decodeKeys(msg.want);
+  const inPartition = (k: string): boolean => partitionOf(ring, k) === msg.partition;
+  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName) || entries === undefined || want === undefined || !entries.every(([k]) => inPartition(k)) || !want.every(inPartition)) {
+    state.malformedMessages++;
+    return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'bad repair' });
+  }
+  const sent = new Map<string, string>();
+  for (const [key, clock] of entries) {
+    merge(state, msg.partition, key, clock);
+    sent.set(key, clockSummary(clock));
+  }
+  // Back only what the initiator lacks: keys where this side's (merged) version is not the one it sent.
+  const back: [string, NonNullable<ReturnType<Store['get']>>][] = [];
+  for (const key of want) {
+    const clock = state.store.get(msg.partition, key);
+    if (clock !== undefined && sent.get(key) !== clockSummary(clock)) back.push([key, clock]);
+  }
+  reply(state, ctx, msg.replyTo, { type: 'ae-repaired', xid: msg.xid, entries: packEntries(back) });
+}
+
+// -------------------------------------------------------------------------------------------------
+// The actor
+
+function queueAll(state: AntiEntropyState, ctx: Ctx, only?: string): number {
+  const before = state.queue.length;
+  for (const peer of peersOf(ringOf(state, ctx), state.config.n, ctx.nodeName)) if (only === undefined || peer === only) enqueue(state, { kind: 'roots', peer });
+  return state.queue.length - before;
+}
+
+function scheduleTick(state: AntiEntropyState, ctx: Ctx): void {
+  ctx.timers.once('tick', Math.max(1, Math.round(state.config.intervalMs * (0.5 + ctx.random()))), { type: 'ae-tick', token: state.token });
+}
+
+function status(state: AntiEntropyState, ctx: Ctx): AntiEntropyStatus {
+  return { type: 'ae-status', node: ctx.nodeName, ...state.counters, queued: state.queue.length, malformedMessages: state.malformedMessages };
+}
+
+function forgetServed(state: AntiEntropyState, ctx: Ctx): void {
+  const now = ctx.now();
+  for (const [xid, s] of state.served) if (now - s.usedAtMs >= SERVED_IDLE_MS) state.served.delete(xid);
+}
+
+/** The anti-entropy actor. */
+export const antiEntropyActor = defineActor<AntiEntropyMessage | MembershipNotice, AntiEntropyState, AntiEntropyProps>({
+  name: 'starling.anti-entropy',
+  init(props, ctx) {
+    return {
+      config: props.config,
+      initialRing: props.ring,
+      store: openStore(ctx.disk, props.store, ctx.nodeUid, () => Math.floor(ctx.random() * 0x1_0000_0000).toString(16)),
+      token: Math.floor(ctx.random() * 0x1_0000_0000).toString(36),
+      nextXid: 1,
+      reachability: new Reachability(),
+      queue: [],
+      peerCursor: 0,
+      active: undefined,
+      served: new Map(),
+      tokens: props.config.bytesPerSec,
+      refilledAtMs: ctx.now(),
+      counters: { exchanges: 0, exchangesEqual: 0, exchangesFailed: 0, partitionsCompared: 0, keysRepaired: 0, bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, rounds: 0 },
+      malformedMessages: 0,
+    };
+  },
+  onStart(state, ctx) {
+    subscribeToMembership(ctx);
+    // After a start (a restart, a restart empty): compare with every peer soon, back to back.
+    queueAll(state, ctx);
+    scheduleTick(state, ctx);
+    return state;
+  },
+  receive(state, msg, ctx) {
+    if (typeof msg !== 'object' || msg === null) {
+      state.malformedMessages++;
+      return state;
+    }
+    if (msg.type === 'membership-snapshot' || msg.type === 'membership-event') {
+      if (!isMembershipNotice(msg)) state.malformedMessages++;
+      // A node back (a heal, a restart): compare with it now.
+      else for (const node of state.reachability.apply(msg)) queueAll(state, ctx, node);
+      if (state.active === undefined) startNext(state, ctx, false);
+      return state;
+    }
+    if (!isWellFormedAntiEntropyMessage(msg)) {
+      state.malformedMessages++;
+      return state;
+    }
+    const a = state.active;
+    const mine = (xid: string): Active | undefined => (a !== undefined && a.xid === xid ? a : undefined);
+    switch (msg.type) {
+      case 'ae-now':
+        ctx.tell(msg.replyTo, { type: 'ae-queued', exchanges: queueAll(state, ctx) });
+        startNext(state, ctx, false);
+        break;
+      case 'ae-status':
+        ctx.tell(msg.replyTo, status(state, ctx));
+        break;
+      case 'ae-tick':
+        if (msg.token !== state.token) break;
+        forgetServed(state, ctx);
+        startNext(state, ctx, true);
+        scheduleTick(state, ctx);
+        break;
+      case 'ae-pace': {
+        const x = msg.token === state.token ? mine(msg.xid) : undefined;
+        if (x?.held === undefined) break;
+        const held = x.held;
+        x.held = undefined;
+        refill(state, ctx);
+        send(state, x, x.item.peer, held.msg, held.bytes, ctx);
+        break;
+      }
+      case 'ae-timeout':
+        if (msg.token === state.token && mine(msg.xid) !== undefined) finish(state, ctx, 'failed');
+        break;
+      case 'ae-roots':
+        noteReceived(state, msg, ctx);
+        onRoots(state, msg, ctx);
+        break;
+      case 'ae-root':
+        noteReceived(state, msg, ctx);
+        onRoot(state, msg, ctx);
+        break;
+      case 'ae-descend':
+        noteReceived(state, msg, ctx);
+        onDescend(state, msg, ctx);
+        break;
+      case 'ae-list':
+        noteReceived(state, msg, ctx);
+        onList(state, msg, ctx);
+        break;
+      case 'ae-repair':
+        noteReceived(state, msg, ctx);
+        onRepair(state, msg, ctx);
+        break;
+      default: {
+        // Answers to this node's own exchange: late or stray ones are dropped.
+        const x = mine(msg.xid);
+        if (x === undefined) break;
+        x.bytes += noteReceived(state, msg, ctx);
+        arm(state, x, ctx);
+        if (msg.type === 'ae-equal') finish(state, ctx, 'equal');
+        else if (msg.type === 'ae-refused') finish(state, ctx, 'failed');
+        else if (msg.type === 'ae-roots-diff') onRootsDiff(state, x, msg, ctx);
+        else if (msg.type === 'ae-hashes') onHashes(state, x, msg, ctx);
+        else if (msg.type === 'ae-listed') onListed(state, x, msg, ctx);
+        else if (msg.type === 'ae-repaired') onRepaired(state, x, msg, ctx);
+        break;
+      }
+    }
+    return state;
+  },
+});
