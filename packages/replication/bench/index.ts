@@ -6,7 +6,8 @@
 import type { BenchGroup } from '../../../scripts/bench/types.ts';
 import { kvThreads3, kvThreads5 } from './kv.ts';
 import { kvOneDown } from './one-down.ts';
+import { antiEntropyBytes } from './anti-entropy.ts';
 import { merkleBenchmarks } from './merkle.ts';
 import { transferP99DuringJoin, transferPartition10k } from './transfer.ts';
 
-export const benchmarks: readonly BenchGroup[] = [kvThreads3, kvThreads5, kvOneDown, transferPartition10k, transferP99DuringJoin, ...merkleBenchmarks];
+export const benchmarks: readonly BenchGroup[] = [kvThreads3, kvThreads5, kvOneDown, transferPartition10k, transferP99DuringJoin, ...merkleBenchmarks, antiEntropyBytes];

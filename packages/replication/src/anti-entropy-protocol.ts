@@ -9,7 +9,9 @@
  * the larger of their two depths:
  *
  *   ae-root    -> (roots equal: ae-equal, done)   ae-hashes of the first levels below the root
- *   ae-descend -> ae-hashes                      (only under differing nodes, several levels a trip)
+ *   ae-descend -> ae-hashes                      (only under differing nodes, several levels a trip;
+ *                                                 the ask names the differing nodes, the answer
+ *                                                 carries hashes only)
  *   ae-list    -> ae-listed                      (keys and pair hashes of the differing buckets)
  *   ae-repair  -> ae-repaired                    (the initiator's versions of the differing keys,
  *                                                 merged there; the peer's where it had more)
@@ -84,21 +86,21 @@ export type AntiEntropyMessage =
   | { readonly type: 'ae-roots'; readonly xid: string; readonly partitions: Uint32Array; readonly roots: Uint32Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
   /** Peer to initiator: those of them whose roots differ from the peer's (partitions it does not hold left out). */
   | { readonly type: 'ae-roots-diff'; readonly xid: string; readonly partitions: Uint32Array }
-  /** Initiator to peer: the initiator's root at its depth. */
-  | { readonly type: 'ae-root'; readonly xid: string; readonly partition: number; readonly depth: number; readonly root: Uint32Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
+  /** Initiator to peer: the initiator's root at its depth; if they differ, the peer answers with the hashes `levels` levels down. */
+  | { readonly type: 'ae-root'; readonly xid: string; readonly partition: number; readonly depth: number; readonly root: Uint32Array; readonly levels: number; readonly replyTo: ActorRef<AntiEntropyMessage> }
   /** Peer to initiator: roots equal, nothing to do. */
   | { readonly type: 'ae-equal'; readonly xid: string }
   /** Peer to initiator: it does not hold the partition (its ring differs), or is busy. */
   | { readonly type: 'ae-refused'; readonly xid: string; readonly reason: string }
-  /** Initiator to peer: the hashes of these nodes of the tree at `depth`. */
-  | { readonly type: 'ae-descend'; readonly xid: string; readonly partition: number; readonly depth: number; readonly indices: Uint32Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
-  /** Peer to initiator: hashes of `indices` (hi, lo each), at `depth` (the larger of the two). */
-  | { readonly type: 'ae-hashes'; readonly xid: string; readonly depth: number; readonly indices: Uint32Array; readonly hashes: Uint32Array }
+  /** Initiator to peer: the hashes of the nodes `levels` levels below each of `frontier` (the differing nodes), in the tree at `depth`. */
+  | { readonly type: 'ae-descend'; readonly xid: string; readonly partition: number; readonly depth: number; readonly frontier: Uint32Array; readonly levels: number; readonly replyTo: ActorRef<AntiEntropyMessage> }
+  /** Peer to initiator: the hashes asked (hi, lo each, in `descendants` order), at `depth` (the larger of the two). */
+  | { readonly type: 'ae-hashes'; readonly xid: string; readonly depth: number; readonly hashes: Uint32Array }
   /** Initiator to peer: list the keys of these buckets (at `depth`). */
   | { readonly type: 'ae-list'; readonly xid: string; readonly partition: number; readonly depth: number; readonly buckets: Uint32Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
   /** Peer to initiator: its keys in those buckets (packed) and each one's pair hash (hi, lo). */
   | { readonly type: 'ae-listed'; readonly xid: string; readonly keys: Uint8Array; readonly hashes: Uint32Array }
-  /** Initiator to peer: its versions of the differing keys it holds (packed entries), and every differing key (packed). */
+  /** Initiator to peer: its versions of the differing keys it holds (packed entries), and the differing keys it does not hold (packed). */
   | { readonly type: 'ae-repair'; readonly xid: string; readonly partition: number; readonly entries: Uint8Array; readonly want: Uint8Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
   /** Peer to initiator: its versions of the keys where it held something the initiator lacked. */
   | { readonly type: 'ae-repaired'; readonly xid: string; readonly entries: Uint8Array }
@@ -122,15 +124,15 @@ export function isWellFormedAntiEntropyMessage(msg: AntiEntropyMessage): boolean
     case 'ae-roots-diff':
       return typeof msg.xid === 'string' && msg.partitions instanceof Uint32Array;
     case 'ae-root':
-      return typeof msg.xid === 'string' && isIndex(msg.partition) && isIndex(msg.depth) && msg.root instanceof Uint32Array && msg.root.length === 2 && isActorRef(msg.replyTo);
+      return typeof msg.xid === 'string' && isIndex(msg.partition) && isIndex(msg.depth) && msg.root instanceof Uint32Array && msg.root.length === 2 && isIndex(msg.levels) && msg.levels >= 1 && isActorRef(msg.replyTo);
     case 'ae-equal':
       return typeof msg.xid === 'string';
     case 'ae-refused':
       return typeof msg.xid === 'string' && typeof msg.reason === 'string';
     case 'ae-descend':
-      return typeof msg.xid === 'string' && isIndex(msg.partition) && isIndex(msg.depth) && msg.indices instanceof Uint32Array && isActorRef(msg.replyTo);
+      return typeof msg.xid === 'string' && isIndex(msg.partition) && isIndex(msg.depth) && msg.frontier instanceof Uint32Array && isIndex(msg.levels) && msg.levels >= 1 && isActorRef(msg.replyTo);
     case 'ae-hashes':
-      return typeof msg.xid === 'string' && isIndex(msg.depth) && msg.indices instanceof Uint32Array && msg.hashes instanceof Uint32Array && msg.hashes.length === 2 * msg.indices.length;
+      return typeof msg.xid === 'string' && isIndex(msg.depth) && msg.hashes instanceof Uint32Array;
     case 'ae-list':
       return typeof msg.xid === 'string' && isIndex(msg.partition) && isIndex(msg.depth) && msg.buckets instanceof Uint32Array && isActorRef(msg.replyTo);
     case 'ae-listed':

@@ -28,7 +28,7 @@ import {
   isWellFormedAntiEntropyMessage,
 } from './anti-entropy-protocol.ts';
 import { sync } from './dvv.ts';
-import { descendants, differing, type Hash64, levelOf, type MerkleTree } from './merkle.ts';
+import { descendants, differing, type Hash64, levelOf, MAX_MERKLE_DEPTH, type MerkleTree } from './merkle.ts';
 import { Reachability } from './reachability.ts';
 import { partitionOf, preferenceList, type Ring } from './ring.ts';
 import { savedRing } from './ring-disk.ts';
@@ -69,6 +69,8 @@ interface Active {
   buckets: number[];
   /** The buckets of the listing on its way. */
   chunk: number[];
+  /** The nodes whose hashes the step on its way asked for. */
+  asked: number[];
   /** This side's keys by bucket at `depth`, built at the first listing. */
   byBucket: Map<number, string[]> | undefined;
   keysDiffering: number;
@@ -254,7 +256,7 @@ function startNext(state: AntiEntropyState, ctx: Ctx, isTick: boolean): void {
     item = { kind: 'roots', peer: peers[state.peerCursor++ % peers.length]! };
   }
   const xid = `${state.token}.${state.nextXid++}`;
-  const a: Active = { xid, item, startedAtMs: ctx.now(), rounds: 0, bytes: 0, depth: 0, tree: undefined, buckets: [], chunk: [], byBucket: undefined, keysDiffering: 0, held: undefined };
+  const a: Active = { xid, item, startedAtMs: ctx.now(), rounds: 0, bytes: 0, depth: 0, tree: undefined, buckets: [], chunk: [], asked: [], byBucket: undefined, keysDiffering: 0, held: undefined };
   state.active = a;
   if (item.kind === 'roots') {
     const shared = heldBy(ring, n, ctx.nodeName).filter((p) => preferenceList(ring, p, n).includes(item.peer));
@@ -268,7 +270,9 @@ function startNext(state: AntiEntropyState, ctx: Ctx, isTick: boolean): void {
     return step(state, a, item.peer, { type: 'ae-roots', xid, partitions: Uint32Array.from(shared), roots, replyTo: ctx.self }, ctx);
   }
   const tree = state.store.tree(item.partition);
-  step(state, a, item.peer, { type: 'ae-root', xid, partition: item.partition, depth: tree.depth, root: toArray(tree.root), replyTo: ctx.self }, ctx);
+  const { levelsPerRound: levels } = state.config;
+  a.asked = descendants([0], levels);
+  step(state, a, item.peer, { type: 'ae-root', xid, partition: item.partition, depth: tree.depth, root: toArray(tree.root), levels, replyTo: ctx.self }, ctx);
 }
 
 function finish(state: AntiEntropyState, ctx: Ctx, outcome: 'equal' | 'repaired' | 'failed'): void {
@@ -316,18 +320,24 @@ function onHashes(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMe
   const firstLeaf = 2 ** a.depth - 1;
   let frontier: number[];
   let level: number;
-  if (msg.indices.length === 0) {
+  if (a.depth === 0) {
     frontier = [0];
     level = 0;
   } else {
-    if (msg.indices.some((i) => i >= 2 * firstLeaf + 1)) return finish(state, ctx, 'failed');
-    frontier = differing(a.tree, [...msg.indices], msg.hashes);
-    level = levelOf(msg.indices[0]!);
+    // The first answer covers min(levels, depth) levels below the root: what was asked, cut to the tree.
+    const asked = a.asked.length > 0 && levelOf(a.asked[0]!) > a.depth ? descendants([0], a.depth) : a.asked;
+    if (msg.hashes.length !== 2 * asked.length) return finish(state, ctx, 'failed');
+    frontier = differing(a.tree, asked, msg.hashes);
+    level = levelOf(asked[0]!);
   }
   if (frontier.length === 0) return finish(state, ctx, 'equal');
   if (level < a.depth) {
-    const next = descendants(frontier, Math.min(state.config.levelsPerRound, a.depth - level));
-    if (next.length <= MAX_INDICES) return step(state, a, peer, { type: 'ae-descend', xid: a.xid, partition, depth: a.depth, indices: Uint32Array.from(next), replyTo: ctx.self }, ctx);
+    const levels = Math.min(state.config.levelsPerRound, a.depth - level);
+    const next = descendants(frontier, levels);
+    if (next.length <= MAX_INDICES) {
+      a.asked = next;
+      return step(state, a, peer, { type: 'ae-descend', xid: a.xid, partition, depth: a.depth, frontier: Uint32Array.from(frontier), levels, replyTo: ctx.self }, ctx);
+    }
     // Too wide to descend further: every bucket under the frontier is listed.
     frontier = descendants(frontier, a.depth - level);
   }
@@ -356,7 +366,7 @@ function onListed(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMe
   const theirs = new Map<string, number>();
   keys.forEach((k, i) => theirs.set(k, i));
   a.byBucket ??= keysByBucket(state.store, partition, a.depth);
-  const differ: string[] = [];
+  let differ = 0;
   const mine: [string, NonNullable<ReturnType<Store['get']>>][] = [];
   for (const bucket of chunk) {
     for (const key of a.byBucket.get(bucket) ?? []) {
@@ -366,15 +376,16 @@ function onListed(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMe
       const h = pairHash(key, clock);
       theirs.delete(key);
       if (i !== undefined && msg.hashes[2 * i] === h.hi && msg.hashes[2 * i + 1] === h.lo) continue;
-      differ.push(key);
+      differ++;
       mine.push([key, clock]);
     }
   }
-  // Keys only the peer holds.
-  for (const key of theirs.keys()) differ.push(key);
-  a.keysDiffering += differ.length;
-  if (differ.length === 0) return listNext(state, a, ctx);
-  step(state, a, peer, { type: 'ae-repair', xid: a.xid, partition, entries: packEntries(mine), want: packKeys(differ), replyTo: ctx.self }, ctx);
+  // Keys only the peer holds: asked for by name (for the others, the peer answers where its version is not the one sent).
+  const want = [...theirs.keys()];
+  differ += want.length;
+  a.keysDiffering += differ;
+  if (differ === 0) return listNext(state, a, ctx);
+  step(state, a, peer, { type: 'ae-repair', xid: a.xid, partition, entries: packEntries(mine), want: packKeys(want), replyTo: ctx.self }, ctx);
 }
 
 function onRepaired(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMessage, { type: 'ae-repaired' }>, ctx: Ctx): void {
@@ -424,27 +435,29 @@ function onRoots(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { typ
 function onRoot(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { type: 'ae-root' }>, ctx: Ctx): void {
   const ring = ringOf(state, ctx);
   if (!holds(ring, state.config.n, msg.partition, ctx.nodeName)) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'not a replica of the partition' });
-  if (msg.depth > 20) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'depth out of range' });
+  if (msg.depth > MAX_MERKLE_DEPTH) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'depth out of range' });
   const own = state.store.tree(msg.partition);
   if (own.root.hi === msg.root[0] && own.root.lo === msg.root[1]) return reply(state, ctx, msg.replyTo, { type: 'ae-equal', xid: msg.xid });
   const depth = Math.max(own.depth, msg.depth);
   const { tree } = servedFor(state, msg.xid, msg.partition, depth, ctx);
-  const indices = depth === 0 ? [] : descendants([0], Math.min(state.config.levelsPerRound, depth));
-  reply(state, ctx, msg.replyTo, { type: 'ae-hashes', xid: msg.xid, depth, indices: Uint32Array.from(indices), hashes: tree.hashesOf(indices) });
+  const indices = depth === 0 ? [] : descendants([0], Math.min(msg.levels, depth));
+  reply(state, ctx, msg.replyTo, { type: 'ae-hashes', xid: msg.xid, depth, hashes: tree.hashesOf(indices) });
 }
 
 function onDescend(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { type: 'ae-descend' }>, ctx: Ctx): void {
   const ring = ringOf(state, ctx);
-  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName) || msg.depth > 20 || msg.indices.length > MAX_INDICES) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'bad descent' });
+  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName) || msg.depth > MAX_MERKLE_DEPTH || msg.frontier.length * 2 ** msg.levels > MAX_INDICES) {
+    return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'bad descent' });
+  }
+  // Every asked node must lie inside the tree: the frontier's level plus `levels` at most the depth.
+  if (msg.frontier.some((i) => levelOf(i) + msg.levels > msg.depth)) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'index outside the tree' });
   const { tree } = servedFor(state, msg.xid, msg.partition, msg.depth, ctx);
-  const size = 2 ** (msg.depth + 1) - 1;
-  if (msg.indices.some((i) => i >= size)) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'index outside the tree' });
-  reply(state, ctx, msg.replyTo, { type: 'ae-hashes', xid: msg.xid, depth: msg.depth, indices: msg.indices, hashes: tree.hashesOf([...msg.indices]) });
+  reply(state, ctx, msg.replyTo, { type: 'ae-hashes', xid: msg.xid, depth: msg.depth, hashes: tree.hashesOf(descendants([...msg.frontier], msg.levels)) });
 }
 
 function onList(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { type: 'ae-list' }>, ctx: Ctx): void {
   const ring = ringOf(state, ctx);
-  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName) || msg.depth > 20 || msg.buckets.length > BUCKETS_PER_LIST) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'bad listing' });
+  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName) || msg.depth > MAX_MERKLE_DEPTH || msg.buckets.length > BUCKETS_PER_LIST) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'bad listing' });
   const s = servedFor(state, msg.xid, msg.partition, msg.depth, ctx);
   s.byBucket ??= keysByBucket(state.store, msg.partition, msg.depth);
   const keys: string[] = [];
@@ -472,9 +485,9 @@ function onRepair(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { ty
     merge(state, msg.partition, key, clock);
     sent.set(key, clockSummary(clock));
   }
-  // Back only what the initiator lacks: keys where this side's (merged) version is not the one it sent.
+  // Back only what the initiator lacks: the keys it named, and those where this side's (merged) version is not the one it sent.
   const back: [string, NonNullable<ReturnType<Store['get']>>][] = [];
-  for (const key of want) {
+  for (const key of [...want, ...sent.keys()]) {
     const clock = state.store.get(msg.partition, key);
     if (clock !== undefined && sent.get(key) !== clockSummary(clock)) back.push([key, clock]);
   }
