@@ -20,6 +20,8 @@ import {
   preferenceList,
   type Ring,
   RingAdmin,
+  packEntries,
+  packKeys,
   type StoredClock,
   treeOf,
   useReplication,
@@ -161,4 +163,40 @@ describe('anti-entropy', () => {
     expect(Object.keys((await dumpOf(cluster, 'n3')).keys)).toEqual([]);
     await cluster.stop();
   });
+
+  simIt('malformed or forged messages are counted and answered with a refusal or nothing; nothing is merged; the node keeps serving', 8204, async (seed) => {
+    const { cluster, ring } = await aeCluster(seed);
+    const kv = new KvClient(cluster);
+    for (let i = 0; i < 50; i++) await cluster.until(kv.put(`k${i}`, `v${i}`));
+    const before = await dumpOf(cluster, 'n2');
+    const bad: unknown[] = [
+      null,
+      42,
+      { type: 'ae-root', xid: 'x', partition: 0, depth: 3, root: [1, 2], levels: 2, replyTo: antiEntropyRef('n1') },
+      { type: 'ae-descend', xid: 'x', partition: 0, depth: 3, frontier: 'all', levels: 2, replyTo: antiEntropyRef('n1') },
+      { type: 'ae-hashes', xid: 'x', depth: 1, hashes: [1] },
+      { type: 'nonsense' },
+    ];
+    for (const msg of bad) cluster.tell(antiEntropyRef('n2') as unknown as Parameters<typeof cluster.tell>[0], msg as never);
+    // Well formed but forged: a repair whose entries are not clocks, one with a key of another partition.
+    const p = partitionOf(ring, 'default/k1');
+    const other = [...Array(200).keys()].map((i) => `default/x${i}`).find((k) => partitionOf(ring, k) !== p)!;
+    const clock: StoredClock = { entries: [{ id: 'evil@1', counter: 1, values: ['evil'] }], anonymous: [] };
+    const refusals: unknown[] = [];
+    for (const entries of [new Uint8Array([1, 2, 3]), packEntries([[other, clock]])]) {
+      refusals.push(
+        await cluster.until(
+          cluster.ask<AntiEntropyMessage, AntiEntropyMessage>(antiEntropyRef('n2'), (replyTo) => ({ type: 'ae-repair', xid: 'forged', partition: p, entries, want: packKeys([]), replyTo }), { timeoutMs: 1_000 }),
+        ),
+      );
+    }
+    expect(refusals).toEqual([expect.objectContaining({ type: 'ae-refused' }), expect.objectContaining({ type: 'ae-refused' })]);
+    await cluster.runFor(100);
+    const s = await status(cluster, 'n2');
+    expect(s.malformedMessages).toBe(bad.length + 2);
+    expect((await dumpOf(cluster, 'n2')).keys).toEqual(before.keys);
+    expect((await cluster.until(kv.get('k1'))).values).toEqual(['v1']);
+    await cluster.stop();
+  });
 });
+
