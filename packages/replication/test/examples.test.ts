@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { main as antiEntropy } from '../examples/anti-entropy.ts';
 import { main as availability } from '../examples/availability.ts';
 import { main as kv } from '../examples/kv.ts';
 import { main as transfer } from '../examples/transfer.ts';
@@ -33,5 +34,14 @@ describe('the README ring-change example', () => {
     expect(Number(keys)).toBeGreaterThan(150);
     expect(lines[2]).toBe('n2 left: keys at n1 n2 n3 n4: 300 0 300 300');
     expect(lines[3]).toBe('user:42 [{"visits":42}]');
+  });
+});
+
+describe('the README anti-entropy example', () => {
+  it('a node restarted empty is refilled by anti-entropy, every key repaired, no read made', async () => {
+    const lines = await antiEntropy();
+    const [, held] = /^n3 holds (\d+) keys, 0 after a restart empty$/.exec(lines[0]!) ?? [];
+    expect(Number(held)).toBeGreaterThan(200);
+    expect(lines[1]).toMatch(new RegExp(`^5 s later: n3 holds ${held} keys; ${held} repaired in \\d+ exchanges$`));
   });
 });
