@@ -58,7 +58,8 @@ const pairHashGroup: BenchGroup = {
         async run(size) {
           for (let i = 0; i < size; i++) {
             const e = clocks[i % PAIRS]!.entries[0]!;
-            sink ^= createHash('md5').update(`${keys[i % PAIRS]}\u0002${e.id}\u0000${e.counter}\u0000${e.values.length}\u0001`).digest().readUInt32BE(0);
+            const key = keys[i % PAIRS]!;
+            sink ^= createHash('md5').update(`${key.length}:${key}:${e.id.length}:${e.id}:${e.counter}:${e.values.length};`).digest().readUInt32BE(0);
           }
           return size;
         },

@@ -59,6 +59,8 @@ export interface AntiEntropyStatus {
   readonly messagesReceived: number;
   /** Round trips of the exchanges this node started. */
   readonly rounds: number;
+  /** Versions larger than a repair part (256 KiB) that could not travel; their other replicas keep them. */
+  readonly keysTooLarge: number;
   /** Exchanges waiting to run back to back (after a restart, a heal, or an ask). */
   readonly queued: number;
   readonly malformedMessages: number;
@@ -77,33 +79,39 @@ export interface ExchangeReport {
   readonly durationMs: number;
 }
 
-/** What the anti-entropy actor accepts. */
+/** Tree levels a descent may cover in one round trip, at most (2^12 hashes, 32 KiB, per differing node). */
+export const MAX_LEVELS_PER_ROUND = 12;
+
+/**
+ * What the anti-entropy actor accepts. Every ask of an exchange carries its step number `seq`, and
+ * every answer echoes it: a duplicated or late answer to an earlier step is dropped.
+ */
 export type AntiEntropyMessage =
   /** An operator's ask: exchange every partition this node holds with every other replica, back to back; answered when queued. */
   | { readonly type: 'ae-now'; readonly replyTo: ActorRef<{ readonly type: 'ae-queued'; readonly exchanges: number }> }
   | { readonly type: 'ae-status'; readonly replyTo: ActorRef<AntiEntropyStatus> }
   /** Initiator to peer: the roots (hi, lo each) of partitions both hold, by this node's ring. */
-  | { readonly type: 'ae-roots'; readonly xid: string; readonly partitions: Uint32Array; readonly roots: Uint32Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
+  | { readonly type: 'ae-roots'; readonly xid: string; readonly seq: number; readonly partitions: Uint32Array; readonly roots: Uint32Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
   /** Peer to initiator: those of them whose roots differ from the peer's (partitions it does not hold left out). */
-  | { readonly type: 'ae-roots-diff'; readonly xid: string; readonly partitions: Uint32Array }
+  | { readonly type: 'ae-roots-diff'; readonly xid: string; readonly seq: number; readonly partitions: Uint32Array }
   /** Initiator to peer: the initiator's root at its depth; if they differ, the peer answers with the hashes `levels` levels down. */
-  | { readonly type: 'ae-root'; readonly xid: string; readonly partition: number; readonly depth: number; readonly root: Uint32Array; readonly levels: number; readonly replyTo: ActorRef<AntiEntropyMessage> }
+  | { readonly type: 'ae-root'; readonly xid: string; readonly seq: number; readonly partition: number; readonly depth: number; readonly root: Uint32Array; readonly levels: number; readonly replyTo: ActorRef<AntiEntropyMessage> }
   /** Peer to initiator: roots equal, nothing to do. */
-  | { readonly type: 'ae-equal'; readonly xid: string }
+  | { readonly type: 'ae-equal'; readonly xid: string; readonly seq: number }
   /** Peer to initiator: it does not hold the partition (its ring differs), or is busy. */
-  | { readonly type: 'ae-refused'; readonly xid: string; readonly reason: string }
+  | { readonly type: 'ae-refused'; readonly xid: string; readonly seq: number; readonly reason: string }
   /** Initiator to peer: the hashes of the nodes `levels` levels below each of `frontier` (the differing nodes), in the tree at `depth`. */
-  | { readonly type: 'ae-descend'; readonly xid: string; readonly partition: number; readonly depth: number; readonly frontier: Uint32Array; readonly levels: number; readonly replyTo: ActorRef<AntiEntropyMessage> }
+  | { readonly type: 'ae-descend'; readonly xid: string; readonly seq: number; readonly partition: number; readonly depth: number; readonly frontier: Uint32Array; readonly levels: number; readonly replyTo: ActorRef<AntiEntropyMessage> }
   /** Peer to initiator: the hashes asked (hi, lo each, in `descendants` order), at `depth` (the larger of the two). */
-  | { readonly type: 'ae-hashes'; readonly xid: string; readonly depth: number; readonly hashes: Uint32Array }
+  | { readonly type: 'ae-hashes'; readonly xid: string; readonly seq: number; readonly depth: number; readonly hashes: Uint32Array }
   /** Initiator to peer: list the keys of these buckets (at `depth`). */
-  | { readonly type: 'ae-list'; readonly xid: string; readonly partition: number; readonly depth: number; readonly buckets: Uint32Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
+  | { readonly type: 'ae-list'; readonly xid: string; readonly seq: number; readonly partition: number; readonly depth: number; readonly buckets: Uint32Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
   /** Peer to initiator: its keys in those buckets (packed) and each one's pair hash (hi, lo). */
-  | { readonly type: 'ae-listed'; readonly xid: string; readonly keys: Uint8Array; readonly hashes: Uint32Array }
+  | { readonly type: 'ae-listed'; readonly xid: string; readonly seq: number; readonly keys: Uint8Array; readonly hashes: Uint32Array }
   /** Initiator to peer: its versions of the differing keys it holds (packed entries), and the differing keys it does not hold (packed). */
-  | { readonly type: 'ae-repair'; readonly xid: string; readonly partition: number; readonly entries: Uint8Array; readonly want: Uint8Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
+  | { readonly type: 'ae-repair'; readonly xid: string; readonly seq: number; readonly partition: number; readonly entries: Uint8Array; readonly want: Uint8Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
   /** Peer to initiator: its versions of the keys where it held something the initiator lacked. */
-  | { readonly type: 'ae-repaired'; readonly xid: string; readonly entries: Uint8Array }
+  | { readonly type: 'ae-repaired'; readonly xid: string; readonly seq: number; readonly entries: Uint8Array }
   | { readonly type: 'ae-tick'; readonly token: string }
   /** The rate cap's wait before the next step of exchange `xid` is over. */
   | { readonly type: 'ae-pace'; readonly token: string; readonly xid: string }
@@ -113,6 +121,10 @@ function isIndex(x: unknown): x is number {
   return Number.isSafeInteger(x) && (x as number) >= 0;
 }
 
+function isStep(msg: { readonly xid: unknown; readonly seq: unknown }): boolean {
+  return typeof msg.xid === 'string' && isIndex(msg.seq);
+}
+
 /** Whether a message's fields have the types its kind says (messages from other nodes are data, not trusted types). */
 export function isWellFormedAntiEntropyMessage(msg: AntiEntropyMessage): boolean {
   switch (msg.type) {
@@ -120,27 +132,27 @@ export function isWellFormedAntiEntropyMessage(msg: AntiEntropyMessage): boolean
     case 'ae-status':
       return isActorRef(msg.replyTo);
     case 'ae-roots':
-      return typeof msg.xid === 'string' && msg.partitions instanceof Uint32Array && msg.roots instanceof Uint32Array && msg.roots.length === 2 * msg.partitions.length && isActorRef(msg.replyTo);
+      return isStep(msg) && msg.partitions instanceof Uint32Array && msg.roots instanceof Uint32Array && msg.roots.length === 2 * msg.partitions.length && isActorRef(msg.replyTo);
     case 'ae-roots-diff':
-      return typeof msg.xid === 'string' && msg.partitions instanceof Uint32Array;
+      return isStep(msg) && msg.partitions instanceof Uint32Array;
     case 'ae-root':
-      return typeof msg.xid === 'string' && isIndex(msg.partition) && isIndex(msg.depth) && msg.root instanceof Uint32Array && msg.root.length === 2 && isIndex(msg.levels) && msg.levels >= 1 && isActorRef(msg.replyTo);
+      return isStep(msg) && isIndex(msg.partition) && isIndex(msg.depth) && msg.root instanceof Uint32Array && msg.root.length === 2 && isIndex(msg.levels) && msg.levels >= 1 && msg.levels <= MAX_LEVELS_PER_ROUND && isActorRef(msg.replyTo);
     case 'ae-equal':
-      return typeof msg.xid === 'string';
+      return isStep(msg);
     case 'ae-refused':
-      return typeof msg.xid === 'string' && typeof msg.reason === 'string';
+      return isStep(msg) && typeof msg.reason === 'string';
     case 'ae-descend':
-      return typeof msg.xid === 'string' && isIndex(msg.partition) && isIndex(msg.depth) && msg.frontier instanceof Uint32Array && isIndex(msg.levels) && msg.levels >= 1 && isActorRef(msg.replyTo);
+      return isStep(msg) && isIndex(msg.partition) && isIndex(msg.depth) && msg.frontier instanceof Uint32Array && isIndex(msg.levels) && msg.levels >= 1 && msg.levels <= MAX_LEVELS_PER_ROUND && isActorRef(msg.replyTo);
     case 'ae-hashes':
-      return typeof msg.xid === 'string' && isIndex(msg.depth) && msg.hashes instanceof Uint32Array;
+      return isStep(msg) && isIndex(msg.depth) && msg.hashes instanceof Uint32Array;
     case 'ae-list':
-      return typeof msg.xid === 'string' && isIndex(msg.partition) && isIndex(msg.depth) && msg.buckets instanceof Uint32Array && isActorRef(msg.replyTo);
+      return isStep(msg) && isIndex(msg.partition) && isIndex(msg.depth) && msg.buckets instanceof Uint32Array && isActorRef(msg.replyTo);
     case 'ae-listed':
-      return typeof msg.xid === 'string' && msg.keys instanceof Uint8Array && msg.hashes instanceof Uint32Array;
+      return isStep(msg) && msg.keys instanceof Uint8Array && msg.hashes instanceof Uint32Array;
     case 'ae-repair':
-      return typeof msg.xid === 'string' && isIndex(msg.partition) && msg.entries instanceof Uint8Array && msg.want instanceof Uint8Array && isActorRef(msg.replyTo);
+      return isStep(msg) && isIndex(msg.partition) && msg.entries instanceof Uint8Array && msg.want instanceof Uint8Array && isActorRef(msg.replyTo);
     case 'ae-repaired':
-      return typeof msg.xid === 'string' && msg.entries instanceof Uint8Array;
+      return isStep(msg) && msg.entries instanceof Uint8Array;
     case 'ae-tick':
       return typeof msg.token === 'string';
     case 'ae-timeout':

@@ -32,7 +32,7 @@ import { descendants, differing, type Hash64, levelOf, MAX_MERKLE_DEPTH, type Me
 import { Reachability } from './reachability.ts';
 import { partitionOf, preferenceList, type Ring } from './ring.ts';
 import { savedRing } from './ring-disk.ts';
-import { openStore, type Store, type StoreKind } from './store.ts';
+import { openStore, type Store, type StoredClock, type StoreKind } from './store.ts';
 import { decodeBatch, decodeKeys, packEntries, packKeys } from './transfer-batch.ts';
 import { bucketHash, clockSummary, pairHash, treeOf } from './version-hash.ts';
 
@@ -53,6 +53,10 @@ const MAX_INDICES = 4_096;
 const BUCKETS_PER_LIST = 256;
 /** A peer forgets an exchange's tree unused this long, in ms. */
 const SERVED_IDLE_MS = 30_000;
+/** Exchanges a peer keeps trees for at once, at most (the oldest is forgotten first). */
+const MAX_SERVED = 16;
+/** Bytes of versions in one repair message, at most (a quarter of the default message limit). */
+const REPAIR_BYTES = 262_144;
 
 type Item = { readonly kind: 'roots'; readonly peer: string } | { readonly kind: 'partition'; readonly partition: number; readonly peer: string };
 
@@ -71,6 +75,10 @@ interface Active {
   chunk: number[];
   /** The nodes whose hashes the step on its way asked for. */
   asked: number[];
+  /** The step number of the ask on its way: an answer must echo it. */
+  seq: number;
+  /** This side's versions of differing keys still to send, in byte-capped parts, after the part on its way. */
+  repairs: Uint8Array[];
   /** This side's keys by bucket at `depth`, built at the first listing. */
   byBucket: Map<number, string[]> | undefined;
   keysDiffering: number;
@@ -87,6 +95,7 @@ interface Served {
 }
 
 interface Counters {
+  keysTooLarge: number;
   exchanges: number;
   exchangesEqual: number;
   exchangesFailed: number;
@@ -197,7 +206,7 @@ function noteReceived(state: AntiEntropyState, msg: AntiEntropyMessage, ctx: Ctx
   state.counters.bytesReceived += bytes;
   state.counters.messagesReceived++;
   refill(state, ctx);
-  state.tokens -= bytes;
+  charge(state, bytes);
   return bytes;
 }
 
@@ -208,12 +217,34 @@ function reply(state: AntiEntropyState, ctx: Ctx, to: ActorRef<AntiEntropyMessag
   ctx.tell(to, msg);
 }
 
+/** Packs entries into parts of at most `maxBytes` each; an entry alone larger than that is left out (it cannot travel) and counted. */
+function packParts(state: AntiEntropyState, entries: readonly (readonly [string, StoredClock])[], maxBytes: number): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let current: (readonly [string, StoredClock])[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = packEntries([entry]).length;
+    if (size > maxBytes) {
+      state.counters.keysTooLarge++;
+      continue;
+    }
+    if (bytes + size > maxBytes && current.length > 0) {
+      parts.push(packEntries(current));
+      current = [];
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += size;
+  }
+  if (current.length > 0 || parts.length === 0) parts.push(packEntries(current));
+  return parts;
+}
+
 /** The initiator's next step: sent now, or held until the rate cap allows it. */
 function step(state: AntiEntropyState, a: Active, peer: string, msg: AntiEntropyMessage, ctx: Ctx): void {
   const bytes = payloadBytes(msg);
   refill(state, ctx);
   a.rounds++;
-  arm(state, a, ctx);
   if (state.tokens < 0) {
     a.held = { msg, bytes };
     ctx.timers.once('pace', Math.ceil((-state.tokens * 1_000) / state.config.bytesPerSec), { type: 'ae-pace', token: state.token, xid: a.xid });
@@ -223,11 +254,18 @@ function step(state: AntiEntropyState, a: Active, peer: string, msg: AntiEntropy
 }
 
 function send(state: AntiEntropyState, a: Active, peer: string, msg: AntiEntropyMessage, bytes: number, ctx: Ctx): void {
-  state.tokens -= bytes;
+  charge(state, bytes);
   a.bytes += bytes;
   state.counters.bytesSent += bytes;
   state.counters.messagesSent++;
+  // The answer's deadline runs from the send, not from a wait the cap imposed.
+  arm(state, a, ctx);
   ctx.tell(antiEntropyRef(peer), msg);
+}
+
+/** Takes `bytes` from the cap's bucket; the debt is floored at one second's worth, so no wait exceeds a second. */
+function charge(state: AntiEntropyState, bytes: number): void {
+  state.tokens = Math.max(-state.config.bytesPerSec, state.tokens - bytes);
 }
 
 function arm(state: AntiEntropyState, a: Active, ctx: Ctx): void {
@@ -247,8 +285,10 @@ function startNext(state: AntiEntropyState, ctx: Ctx, isTick: boolean): void {
   if (state.active !== undefined) return;
   const ring = ringOf(state, ctx);
   const { n } = state.config;
+  // Skip what no longer applies: a peer down, or (after a ring change) a partition one side no longer holds.
+  const stale = (x: Item): boolean => state.reachability.isDown(x.peer) || (x.kind === 'partition' && !(holds(ring, n, x.partition, ctx.nodeName) && holds(ring, n, x.partition, x.peer)));
   let item = state.queue.shift();
-  while (item !== undefined && state.reachability.isDown(item.peer)) item = state.queue.shift();
+  while (item !== undefined && stale(item)) item = state.queue.shift();
   if (item === undefined) {
     if (!isTick) return;
     const peers = peersOf(ring, n, ctx.nodeName).filter((p) => !state.reachability.isDown(p));
@@ -256,7 +296,7 @@ function startNext(state: AntiEntropyState, ctx: Ctx, isTick: boolean): void {
     item = { kind: 'roots', peer: peers[state.peerCursor++ % peers.length]! };
   }
   const xid = `${state.token}.${state.nextXid++}`;
-  const a: Active = { xid, item, startedAtMs: ctx.now(), rounds: 0, bytes: 0, depth: 0, tree: undefined, buckets: [], chunk: [], asked: [], byBucket: undefined, keysDiffering: 0, held: undefined };
+  const a: Active = { xid, item, startedAtMs: ctx.now(), rounds: 0, bytes: 0, depth: 0, tree: undefined, buckets: [], chunk: [], asked: [], seq: 0, repairs: [], byBucket: undefined, keysDiffering: 0, held: undefined };
   state.active = a;
   if (item.kind === 'roots') {
     const shared = heldBy(ring, n, ctx.nodeName).filter((p) => preferenceList(ring, p, n).includes(item.peer));
@@ -267,12 +307,12 @@ function startNext(state: AntiEntropyState, ctx: Ctx, isTick: boolean): void {
       roots[2 * i + 1] = r.lo;
     });
     state.counters.partitionsCompared += shared.length;
-    return step(state, a, item.peer, { type: 'ae-roots', xid, partitions: Uint32Array.from(shared), roots, replyTo: ctx.self }, ctx);
+    return step(state, a, item.peer, { type: 'ae-roots', xid, seq: ++a.seq, partitions: Uint32Array.from(shared), roots, replyTo: ctx.self }, ctx);
   }
   const tree = state.store.tree(item.partition);
   const { levelsPerRound: levels } = state.config;
   a.asked = descendants([0], levels);
-  step(state, a, item.peer, { type: 'ae-root', xid, partition: item.partition, depth: tree.depth, root: toArray(tree.root), levels, replyTo: ctx.self }, ctx);
+  step(state, a, item.peer, { type: 'ae-root', xid, seq: ++a.seq, partition: item.partition, depth: tree.depth, root: toArray(tree.root), levels, replyTo: ctx.self }, ctx);
 }
 
 function finish(state: AntiEntropyState, ctx: Ctx, outcome: 'equal' | 'repaired' | 'failed'): void {
@@ -305,7 +345,7 @@ function finish(state: AntiEntropyState, ctx: Ctx, outcome: 'equal' | 'repaired'
 
 function onRootsDiff(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMessage, { type: 'ae-roots-diff' }>, ctx: Ctx): void {
   const ring = ringOf(state, ctx);
-  for (const p of msg.partitions) if (p < ring.partitionCount) enqueue(state, { kind: 'partition', partition: p, peer: a.item.peer });
+  for (const p of msg.partitions) if (holds(ring, state.config.n, p, ctx.nodeName)) enqueue(state, { kind: 'partition', partition: p, peer: a.item.peer });
   finish(state, ctx, 'equal');
 }
 
@@ -313,6 +353,11 @@ function onHashes(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMe
   if (a.item.kind !== 'partition') return;
   const { partition, peer } = a.item;
   if (a.tree === undefined) {
+    // The agreed depth is the larger of the two: never below this side's, never past the maximum.
+    if (msg.depth > MAX_MERKLE_DEPTH || msg.depth < state.store.tree(partition).depth) {
+      state.malformedMessages++;
+      return finish(state, ctx, 'failed');
+    }
     a.depth = msg.depth;
     a.tree = treeAt(state.store, partition, msg.depth);
   }
@@ -336,7 +381,7 @@ function onHashes(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMe
     const next = descendants(frontier, levels);
     if (next.length <= MAX_INDICES) {
       a.asked = next;
-      return step(state, a, peer, { type: 'ae-descend', xid: a.xid, partition, depth: a.depth, frontier: Uint32Array.from(frontier), levels, replyTo: ctx.self }, ctx);
+      return step(state, a, peer, { type: 'ae-descend', xid: a.xid, seq: ++a.seq, partition, depth: a.depth, frontier: Uint32Array.from(frontier), levels, replyTo: ctx.self }, ctx);
     }
     // Too wide to descend further: every bucket under the frontier is listed.
     frontier = descendants(frontier, a.depth - level);
@@ -350,7 +395,7 @@ function listNext(state: AntiEntropyState, a: Active, ctx: Ctx): void {
   if (a.buckets.length === 0) return finish(state, ctx, a.keysDiffering === 0 ? 'equal' : 'repaired');
   const chunk = a.buckets.splice(0, BUCKETS_PER_LIST);
   a.chunk = chunk;
-  step(state, a, a.item.peer, { type: 'ae-list', xid: a.xid, partition: a.item.partition, depth: a.depth, buckets: Uint32Array.from(chunk), replyTo: ctx.self }, ctx);
+  step(state, a, a.item.peer, { type: 'ae-list', xid: a.xid, seq: ++a.seq, partition: a.item.partition, depth: a.depth, buckets: Uint32Array.from(chunk), replyTo: ctx.self }, ctx);
 }
 
 function onListed(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMessage, { type: 'ae-listed' }>, ctx: Ctx): void {
@@ -364,7 +409,9 @@ function onListed(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMe
     return finish(state, ctx, 'failed');
   }
   const theirs = new Map<string, number>();
-  keys.forEach((k, i) => theirs.set(k, i));
+  const asked = new Set(chunk);
+  const shift = 32 - a.depth;
+  for (const [i, k] of keys.entries()) if (asked.has(a.depth === 0 ? 0 : bucketHash(k) >>> shift)) theirs.set(k, i);
   a.byBucket ??= keysByBucket(state.store, partition, a.depth);
   let differ = 0;
   const mine: [string, NonNullable<ReturnType<Store['get']>>][] = [];
@@ -385,7 +432,9 @@ function onListed(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMe
   differ += want.length;
   a.keysDiffering += differ;
   if (differ === 0) return listNext(state, a, ctx);
-  step(state, a, peer, { type: 'ae-repair', xid: a.xid, partition, entries: packEntries(mine), want: packKeys(want), replyTo: ctx.self }, ctx);
+  const [first, ...rest] = packParts(state, mine, REPAIR_BYTES);
+  a.repairs = rest;
+  step(state, a, peer, { type: 'ae-repair', xid: a.xid, seq: ++a.seq, partition, entries: first!, want: packKeys(want), replyTo: ctx.self }, ctx);
 }
 
 function onRepaired(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMessage, { type: 'ae-repaired' }>, ctx: Ctx): void {
@@ -397,7 +446,10 @@ function onRepaired(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropy
     state.malformedMessages++;
     return finish(state, ctx, 'failed');
   }
+  if (!holds(ring, state.config.n, partition, ctx.nodeName)) return finish(state, ctx, 'failed');
   for (const [key, clock] of entries) merge(state, partition, key, clock);
+  const part = a.repairs.shift();
+  if (part !== undefined) return step(state, a, a.item.peer, { type: 'ae-repair', xid: a.xid, seq: ++a.seq, partition, entries: part, want: packKeys([]), replyTo: ctx.self }, ctx);
   listNext(state, a, ctx);
 }
 
@@ -412,6 +464,9 @@ function servedFor(state: AntiEntropyState, xid: string, partition: number, dept
   let s = state.served.get(xid);
   if (s === undefined || s.partition !== partition || s.tree.depth !== depth) {
     s = { partition, tree: treeAt(state.store, partition, depth), byBucket: undefined, usedAtMs: ctx.now() };
+    state.served.delete(xid);
+    // Map order is insertion order: the first entry is the oldest.
+    while (state.served.size >= MAX_SERVED) state.served.delete(state.served.keys().next().value!);
     state.served.set(xid, s);
   }
   s.usedAtMs = ctx.now();
@@ -429,35 +484,35 @@ function onRoots(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { typ
     if (r.hi !== msg.roots[2 * i] || r.lo !== msg.roots[2 * i + 1]) out.push(p);
   }
   state.counters.partitionsCompared += msg.partitions.length;
-  reply(state, ctx, msg.replyTo, { type: 'ae-roots-diff', xid: msg.xid, partitions: Uint32Array.from(out) });
+  reply(state, ctx, msg.replyTo, { type: 'ae-roots-diff', xid: msg.xid, seq: msg.seq, partitions: Uint32Array.from(out) });
 }
 
 function onRoot(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { type: 'ae-root' }>, ctx: Ctx): void {
   const ring = ringOf(state, ctx);
-  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName)) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'not a replica of the partition' });
-  if (msg.depth > MAX_MERKLE_DEPTH) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'depth out of range' });
+  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName)) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, seq: msg.seq, reason: 'not a replica of the partition' });
+  if (msg.depth > MAX_MERKLE_DEPTH || 2 ** msg.levels > MAX_INDICES) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, seq: msg.seq, reason: 'depth or levels out of range' });
   const own = state.store.tree(msg.partition);
-  if (own.root.hi === msg.root[0] && own.root.lo === msg.root[1]) return reply(state, ctx, msg.replyTo, { type: 'ae-equal', xid: msg.xid });
+  if (own.root.hi === msg.root[0] && own.root.lo === msg.root[1]) return reply(state, ctx, msg.replyTo, { type: 'ae-equal', xid: msg.xid, seq: msg.seq });
   const depth = Math.max(own.depth, msg.depth);
   const { tree } = servedFor(state, msg.xid, msg.partition, depth, ctx);
   const indices = depth === 0 ? [] : descendants([0], Math.min(msg.levels, depth));
-  reply(state, ctx, msg.replyTo, { type: 'ae-hashes', xid: msg.xid, depth, hashes: tree.hashesOf(indices) });
+  reply(state, ctx, msg.replyTo, { type: 'ae-hashes', xid: msg.xid, seq: msg.seq, depth, hashes: tree.hashesOf(indices) });
 }
 
 function onDescend(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { type: 'ae-descend' }>, ctx: Ctx): void {
   const ring = ringOf(state, ctx);
-  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName) || msg.depth > MAX_MERKLE_DEPTH || msg.frontier.length * 2 ** msg.levels > MAX_INDICES) {
-    return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'bad descent' });
+  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName) || msg.depth > MAX_MERKLE_DEPTH || msg.levels > msg.depth || msg.frontier.length === 0 || msg.frontier.length * 2 ** msg.levels > MAX_INDICES) {
+    return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, seq: msg.seq, reason: 'bad descent' });
   }
   // Every asked node must lie inside the tree: the frontier's level plus `levels` at most the depth.
-  if (msg.frontier.some((i) => levelOf(i) + msg.levels > msg.depth)) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'index outside the tree' });
+  if (msg.frontier.some((i) => levelOf(i) + msg.levels > msg.depth)) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, seq: msg.seq, reason: 'index outside the tree' });
   const { tree } = servedFor(state, msg.xid, msg.partition, msg.depth, ctx);
-  reply(state, ctx, msg.replyTo, { type: 'ae-hashes', xid: msg.xid, depth: msg.depth, hashes: tree.hashesOf(descendants([...msg.frontier], msg.levels)) });
+  reply(state, ctx, msg.replyTo, { type: 'ae-hashes', xid: msg.xid, seq: msg.seq, depth: msg.depth, hashes: tree.hashesOf(descendants([...msg.frontier], msg.levels)) });
 }
 
 function onList(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { type: 'ae-list' }>, ctx: Ctx): void {
   const ring = ringOf(state, ctx);
-  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName) || msg.depth > MAX_MERKLE_DEPTH || msg.buckets.length > BUCKETS_PER_LIST) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'bad listing' });
+  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName) || msg.depth > MAX_MERKLE_DEPTH || msg.buckets.length > BUCKETS_PER_LIST) return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, seq: msg.seq, reason: 'bad listing' });
   const s = servedFor(state, msg.xid, msg.partition, msg.depth, ctx);
   s.byBucket ??= keysByBucket(state.store, msg.partition, msg.depth);
   const keys: string[] = [];
@@ -468,7 +523,7 @@ function onList(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { type
     hashes[2 * i] = h.hi;
     hashes[2 * i + 1] = h.lo;
   });
-  reply(state, ctx, msg.replyTo, { type: 'ae-listed', xid: msg.xid, keys: packKeys(keys), hashes });
+  reply(state, ctx, msg.replyTo, { type: 'ae-listed', xid: msg.xid, seq: msg.seq, keys: packKeys(keys), hashes });
 }
 
 function onRepair(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { type: 'ae-repair' }>, ctx: Ctx): void {
@@ -478,7 +533,7 @@ function onRepair(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { ty
   const inPartition = (k: string): boolean => partitionOf(ring, k) === msg.partition;
   if (!holds(ring, state.config.n, msg.partition, ctx.nodeName) || entries === undefined || want === undefined || !entries.every(([k]) => inPartition(k)) || !want.every(inPartition)) {
     state.malformedMessages++;
-    return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, reason: 'bad repair' });
+    return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, seq: msg.seq, reason: 'bad repair' });
   }
   const sent = new Map<string, string>();
   for (const [key, clock] of entries) {
@@ -491,7 +546,8 @@ function onRepair(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { ty
     const clock = state.store.get(msg.partition, key);
     if (clock !== undefined && sent.get(key) !== clockSummary(clock)) back.push([key, clock]);
   }
-  reply(state, ctx, msg.replyTo, { type: 'ae-repaired', xid: msg.xid, entries: packEntries(back) });
+  // At most one part back: what does not fit is repaired by a later round.
+  reply(state, ctx, msg.replyTo, { type: 'ae-repaired', xid: msg.xid, seq: msg.seq, entries: packParts(state, back, REPAIR_BYTES)[0]! });
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -533,7 +589,7 @@ export const antiEntropyActor = defineActor<AntiEntropyMessage | MembershipNotic
       served: new Map(),
       tokens: props.config.bytesPerSec,
       refilledAtMs: ctx.now(),
-      counters: { exchanges: 0, exchangesEqual: 0, exchangesFailed: 0, partitionsCompared: 0, keysRepaired: 0, bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, rounds: 0 },
+      counters: { keysTooLarge: 0, exchanges: 0, exchangesEqual: 0, exchangesFailed: 0, partitionsCompared: 0, keysRepaired: 0, bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, rounds: 0 },
       malformedMessages: 0,
     };
   },
@@ -611,7 +667,8 @@ export const antiEntropyActor = defineActor<AntiEntropyMessage | MembershipNotic
       default: {
         // Answers to this node's own exchange: late or stray ones are dropped.
         const x = mine(msg.xid);
-        if (x === undefined) break;
+        // A late or duplicated answer to an earlier step is dropped.
+        if (x === undefined || msg.seq !== x.seq) break;
         x.bytes += noteReceived(state, msg, ctx);
         arm(state, x, ctx);
         if (msg.type === 'ae-equal') finish(state, ctx, 'equal');

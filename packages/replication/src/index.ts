@@ -128,6 +128,7 @@ export { bucketHash, clockSummary, murmur32, pairHash, treeOf } from './version-
 export { antiEntropyActor, type AntiEntropyProps } from './anti-entropy.ts';
 export {
   ANTI_ENTROPY_PATH,
+  MAX_LEVELS_PER_ROUND,
   type AntiEntropyConfig,
   type AntiEntropyMessage,
   antiEntropyRef,

@@ -4,7 +4,7 @@
  */
 import { definePlugin, InvalidArgumentError, type PluginSpec } from '@starling/actors';
 import { antiEntropyActor } from './anti-entropy.ts';
-import type { AntiEntropyConfig } from './anti-entropy-protocol.ts';
+import { type AntiEntropyConfig, MAX_LEVELS_PER_ROUND } from './anti-entropy-protocol.ts';
 import { coordinatorActor, DEFAULT_REPLICATION, MAX_TIMEOUT_MS, MIN_FALLBACK_MS, type ReplicationDefaults } from './coordinator.ts';
 import { createRing, DEFAULT_PARTITION_COUNT } from './ring.ts';
 import { ringKeeperActor } from './ring-keeper.ts';
@@ -62,7 +62,7 @@ export interface ReplicationOptions {
   readonly antiEntropyIntervalMs?: number;
   /** Bytes per second one node's anti-entropy may move, both directions, on average. Default 1 048 576 (1 MiB/s). */
   readonly antiEntropyBytesPerSec?: number;
-  /** Tree levels a descent covers per round trip. Default 2 (as many bytes as 1, half the round trips). */
+  /** Tree levels a descent covers per round trip, 1 to 12. Default 2 (as many bytes as 1, half the round trips). */
   readonly antiEntropyLevelsPerRound?: number;
   /** An exchange step unanswered this long is abandoned, in ms. Default 5 000. */
   readonly antiEntropyTimeoutMs?: number;
@@ -170,7 +170,7 @@ function resolveOptions(raw: unknown): ResolvedReplicationOptions {
           n,
           intervalMs: positive('antiEntropyIntervalMs', o.antiEntropyIntervalMs, DEFAULT_ANTI_ENTROPY.intervalMs, false),
           bytesPerSec: positive('antiEntropyBytesPerSec', o.antiEntropyBytesPerSec, DEFAULT_ANTI_ENTROPY.bytesPerSec, false),
-          levelsPerRound: positive('antiEntropyLevelsPerRound', o.antiEntropyLevelsPerRound, DEFAULT_ANTI_ENTROPY.levelsPerRound, true),
+          levelsPerRound: atMost('antiEntropyLevelsPerRound', positive('antiEntropyLevelsPerRound', o.antiEntropyLevelsPerRound, DEFAULT_ANTI_ENTROPY.levelsPerRound, true), MAX_LEVELS_PER_ROUND),
           timeoutMs: positive('antiEntropyTimeoutMs', o.antiEntropyTimeoutMs, DEFAULT_ANTI_ENTROPY.timeoutMs, false),
         };
   return { defaults, buckets, partitionCount, store, ringGossipIntervalMs, handoff, ringMembers, transfer, antiEntropy };
@@ -181,6 +181,11 @@ export const DEFAULT_TRANSFER: Omit<TransferConfig, 'n'> = { concurrency: 2, max
 
 /** Anti-entropy defaults: a round every 10 s, 1 MiB/s, two tree levels per round trip, steps abandoned after 5 s. */
 export const DEFAULT_ANTI_ENTROPY: Omit<AntiEntropyConfig, 'n'> = { intervalMs: 10_000, bytesPerSec: 1_048_576, levelsPerRound: 2, timeoutMs: 5_000 };
+
+function atMost(name: string, value: number, max: number): number {
+  if (value > max) throw new InvalidArgumentError('INVALID_CONFIG', `replication.${name} must be at most ${max}, got ${value}`);
+  return value;
+}
 
 function positive(name: string, raw: unknown, fallback: number, isInteger: boolean): number {
   if (raw === undefined) return fallback;

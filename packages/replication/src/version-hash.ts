@@ -56,16 +56,20 @@ export function bucketHash(key: string): number {
   return murmur32(key, SEED_BUCKET);
 }
 
-/** What of a clock the tree hashes: each entry's id, counter and number of values, in id order. */
+/**
+ * What of a clock the tree hashes: each entry's id, counter and number of values, in id order.
+ * Each id is prefixed with its length, so no id (whatever characters it holds) can make two
+ * different clocks read the same.
+ */
 export function clockSummary(clock: StoredClock): string {
   let out = '';
-  for (const e of clock.entries) out += `${e.id}\u0000${e.counter}\u0000${e.values.length}\u0001`;
+  for (const e of clock.entries) out += `${e.id.length}:${e.id}:${e.counter}:${e.values.length};`;
   return out;
 }
 
 /** The 64-bit hash of a key at a version: what the tree XORs in for it. */
 export function pairHash(key: string, clock: StoredClock): Hash64 {
-  const s = `${key}\u0002${clockSummary(clock)}`;
+  const s = `${key.length}:${key}:${clockSummary(clock)}`;
   return { hi: murmur32(s, SEED_HI), lo: murmur32(s, SEED_LO) };
 }
 

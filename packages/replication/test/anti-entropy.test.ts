@@ -186,7 +186,7 @@ describe('anti-entropy', () => {
     for (const entries of [new Uint8Array([1, 2, 3]), packEntries([[other, clock]])]) {
       refusals.push(
         await cluster.until(
-          cluster.ask<AntiEntropyMessage, AntiEntropyMessage>(antiEntropyRef('n2'), (replyTo) => ({ type: 'ae-repair', xid: 'forged', partition: p, entries, want: packKeys([]), replyTo }), { timeoutMs: 1_000 }),
+          cluster.ask<AntiEntropyMessage, AntiEntropyMessage>(antiEntropyRef('n2'), (replyTo) => ({ type: 'ae-repair', xid: 'forged', seq: 1, partition: p, entries, want: packKeys([]), replyTo }), { timeoutMs: 1_000 }),
         ),
       );
     }
