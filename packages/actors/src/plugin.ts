@@ -17,6 +17,8 @@ export interface PluginContext<O> {
   readonly clusterNodes: readonly string[];
   /** The cluster's seed (for plugins that derive their own seeded streams). */
   readonly seed: number;
+  /** The cluster's `maxMessageAgeMs`: no message older than this is delivered (principle 9), so a plugin can bound how long stale data may still arrive. */
+  readonly maxMessageAgeMs: number;
   readonly options: O;
   readonly disk: Disk;
   /** Makes a definition spawnable by name (the host's `spawn` and other nodes use the name). */

@@ -7,7 +7,8 @@ import type { BenchGroup } from '../../../scripts/bench/types.ts';
 import { kvThreads3, kvThreads5 } from './kv.ts';
 import { kvOneDown } from './one-down.ts';
 import { antiEntropyBytes } from './anti-entropy.ts';
+import { antiEntropyP99 } from './anti-entropy-load.ts';
 import { merkleBenchmarks } from './merkle.ts';
 import { transferP99DuringJoin, transferPartition10k } from './transfer.ts';
 
-export const benchmarks: readonly BenchGroup[] = [kvThreads3, kvThreads5, kvOneDown, transferPartition10k, transferP99DuringJoin, ...merkleBenchmarks, antiEntropyBytes];
+export const benchmarks: readonly BenchGroup[] = [kvThreads3, kvThreads5, kvOneDown, transferPartition10k, transferP99DuringJoin, ...merkleBenchmarks, antiEntropyBytes, antiEntropyP99];

@@ -36,6 +36,12 @@ export interface AntiEntropyConfig {
   readonly timeoutMs: number;
   /** Replicas per partition (the largest N the buckets use). */
   readonly n: number;
+  /**
+   * A tombstone is collected once every primary of its partition holds it and this long has passed
+   * since this node first saw it, in ms: longer than the cluster's `maxMessageAgeMs` and the
+   * replication's `hintTtlMs`, so no delayed message or hint can bring an older version back.
+   */
+  readonly tombstoneGraceMs: number;
 }
 
 /** What a node's anti-entropy counts since it started. */
@@ -59,6 +65,8 @@ export interface AntiEntropyStatus {
   readonly messagesReceived: number;
   /** Round trips of the exchanges this node started. */
   readonly rounds: number;
+  /** Tombstones this node collected (every primary held them, the grace period had passed). */
+  readonly tombstonesCollected: number;
   /** Versions larger than a repair part (256 KiB) that could not travel; their other replicas keep them. */
   readonly keysTooLarge: number;
   /** Exchanges waiting to run back to back (after a restart, a heal, or an ask). */
@@ -108,10 +116,25 @@ export type AntiEntropyMessage =
   | { readonly type: 'ae-list'; readonly xid: string; readonly seq: number; readonly partition: number; readonly depth: number; readonly buckets: Uint32Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
   /** Peer to initiator: its keys in those buckets (packed) and each one's pair hash (hi, lo). */
   | { readonly type: 'ae-listed'; readonly xid: string; readonly seq: number; readonly keys: Uint8Array; readonly hashes: Uint32Array }
-  /** Initiator to peer: its versions of the differing keys it holds (packed entries), and the differing keys it does not hold (packed). */
-  | { readonly type: 'ae-repair'; readonly xid: string; readonly seq: number; readonly partition: number; readonly entries: Uint8Array; readonly want: Uint8Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
-  /** Peer to initiator: its versions of the keys where it held something the initiator lacked. */
-  | { readonly type: 'ae-repaired'; readonly xid: string; readonly seq: number; readonly entries: Uint8Array }
+  /**
+   * Initiator to peer: its versions of the differing keys it holds (packed entries), the differing
+   * keys it does not hold (packed), and `collected`: keys (packed) whose version the peer listed
+   * (pair hashes in `collectedHashes`) is a tombstone this node has collected, for the peer to
+   * collect too.
+   */
+  | {
+      readonly type: 'ae-repair';
+      readonly xid: string;
+      readonly seq: number;
+      readonly partition: number;
+      readonly entries: Uint8Array;
+      readonly want: Uint8Array;
+      readonly collected: Uint8Array;
+      readonly collectedHashes: Uint32Array;
+      readonly replyTo: ActorRef<AntiEntropyMessage>;
+    }
+  /** Peer to initiator: its versions of the keys where it held something the initiator lacked, and tombstones it had collected that the initiator sent. */
+  | { readonly type: 'ae-repaired'; readonly xid: string; readonly seq: number; readonly entries: Uint8Array; readonly collected: Uint8Array; readonly collectedHashes: Uint32Array }
   | { readonly type: 'ae-tick'; readonly token: string }
   /** The rate cap's wait before the next step of exchange `xid` is over. */
   | { readonly type: 'ae-pace'; readonly token: string; readonly xid: string }
@@ -119,6 +142,10 @@ export type AntiEntropyMessage =
 
 function isIndex(x: unknown): x is number {
   return Number.isSafeInteger(x) && (x as number) >= 0;
+}
+
+function isCollected(msg: { readonly collected: unknown; readonly collectedHashes: unknown }): boolean {
+  return msg.collected instanceof Uint8Array && msg.collectedHashes instanceof Uint32Array;
 }
 
 function isStep(msg: { readonly xid: unknown; readonly seq: unknown }): boolean {
@@ -150,9 +177,9 @@ export function isWellFormedAntiEntropyMessage(msg: AntiEntropyMessage): boolean
     case 'ae-listed':
       return isStep(msg) && msg.keys instanceof Uint8Array && msg.hashes instanceof Uint32Array;
     case 'ae-repair':
-      return isStep(msg) && isIndex(msg.partition) && msg.entries instanceof Uint8Array && msg.want instanceof Uint8Array && isActorRef(msg.replyTo);
+      return isStep(msg) && isIndex(msg.partition) && msg.entries instanceof Uint8Array && msg.want instanceof Uint8Array && isCollected(msg) && isActorRef(msg.replyTo);
     case 'ae-repaired':
-      return isStep(msg) && msg.entries instanceof Uint8Array;
+      return isStep(msg) && msg.entries instanceof Uint8Array && isCollected(msg);
     case 'ae-tick':
       return typeof msg.token === 'string';
     case 'ae-timeout':

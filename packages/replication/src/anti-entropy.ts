@@ -32,7 +32,7 @@ import { descendants, differing, type Hash64, levelOf, MAX_MERKLE_DEPTH, type Me
 import { Reachability } from './reachability.ts';
 import { partitionOf, preferenceList, type Ring } from './ring.ts';
 import { savedRing } from './ring-disk.ts';
-import { openStore, type Store, type StoredClock, type StoreKind } from './store.ts';
+import { isTombstone, openStore, type Store, type StoredClock, type StoreKind } from './store.ts';
 import { decodeBatch, decodeKeys, packEntries, packKeys } from './transfer-batch.ts';
 import { bucketHash, clockSummary, pairHash, treeOf } from './version-hash.ts';
 
@@ -79,6 +79,8 @@ interface Active {
   seq: number;
   /** This side's versions of differing keys still to send, in byte-capped parts, after the part on its way. */
   repairs: Uint8Array[];
+  /** A roots round's partitions (to note which were equal). */
+  shared: number[];
   /** This side's keys by bucket at `depth`, built at the first listing. */
   byBucket: Map<number, string[]> | undefined;
   keysDiffering: number;
@@ -95,6 +97,7 @@ interface Served {
 }
 
 interface Counters {
+  tombstonesCollected: number;
   keysTooLarge: number;
   exchanges: number;
   exchangesEqual: number;
@@ -126,6 +129,14 @@ interface AntiEntropyState {
   refilledAtMs: number;
   readonly counters: Counters;
   malformedMessages: number;
+  /** Tombstones this node holds, by store key: the version, and when this node first saw it. */
+  readonly tombSeen: Map<string, { readonly summary: string; readonly atMs: number }>;
+  /** Per partition and peer: the last time a round found both stores equal (the round's send time). */
+  readonly equalAt: Map<number, Map<string, number>>;
+  /** Tombstones collected here, by store key (their pair hash), for one grace period: the same version offered back is dropped. */
+  readonly collected: Map<string, { readonly hi: number; readonly lo: number; readonly atMs: number }>;
+  /** Round robin over held partitions for tombstone collection. */
+  gcCursor: number;
 }
 
 function ringOf(state: AntiEntropyState, ctx: Ctx): Ring {
@@ -176,14 +187,97 @@ function keysByBucket(store: Store, partition: number, depth: number): Map<numbe
   return out;
 }
 
-/** Merges a peer's version of a key into the store; true if the store changed. */
-function merge(state: AntiEntropyState, partition: number, key: string, clock: Parameters<typeof sync>[0]): boolean {
+/**
+ * Merges a peer's version of a key into the store: `changed`, `same`, or `collected` (a tombstone
+ * this node collected, offered back: dropped, and the peer is told).
+ */
+function merge(state: AntiEntropyState, partition: number, key: string, clock: StoredClock): 'changed' | 'same' | 'collected' {
+  const memo = state.collected.get(key);
+  if (memo !== undefined && state.store.get(partition, key) === undefined) {
+    const h = pairHash(key, clock);
+    if (h.hi === memo.hi && h.lo === memo.lo) return 'collected';
+  }
   const stored = state.store.get(partition, key);
   const merged = stored === undefined ? clock : sync(stored, clock);
-  if (stored !== undefined && clockSummary(merged) === clockSummary(stored)) return false;
+  if (stored !== undefined && clockSummary(merged) === clockSummary(stored)) return 'same';
   state.store.put(partition, key, merged);
   state.counters.keysRepaired++;
-  return true;
+  return 'changed';
+}
+
+// -------------------------------------------------------------------------------------------------
+// Tombstone collection (principle 9)
+
+/** Keys looked at per tick, at most. */
+const GC_KEYS_PER_TICK = 2_048;
+
+function noteEqual(state: AntiEntropyState, partition: number, peer: string, atMs: number): void {
+  let m = state.equalAt.get(partition);
+  if (m === undefined) state.equalAt.set(partition, (m = new Map()));
+  if ((m.get(peer) ?? -Infinity) < atMs) m.set(peer, atMs);
+}
+
+function collect(state: AntiEntropyState, partition: number, key: string, clock: StoredClock, ctx: Ctx): void {
+  const h = pairHash(key, clock);
+  state.store.remove(partition, key);
+  state.tombSeen.delete(key);
+  state.collected.set(key, { hi: h.hi, lo: h.lo, atMs: ctx.now() });
+  state.counters.tombstonesCollected++;
+}
+
+/**
+ * Collects tombstones that every primary of their partition holds, a grace period after this
+ * node first saw them. "Every primary holds it": a round this node started after it first saw the
+ * tombstone found its store equal to each other primary's, so each held this very version then,
+ * and versions only grow. The grace period outlasts `maxMessageAgeMs` and `hintTtlMs`: no delayed
+ * message or hint still carries a version from before the delete. Nothing is collected while the
+ * ring changes.
+ */
+function collectTombstones(state: AntiEntropyState, ctx: Ctx): void {
+  const now = ctx.now();
+  const grace = state.config.tombstoneGraceMs;
+  for (const [key, c] of state.collected) if (now - c.atMs > grace) state.collected.delete(key);
+  const ring = ringOf(state, ctx);
+  if (ring.next !== undefined) return;
+  const { n } = state.config;
+  const held = heldBy(ring, n, ctx.nodeName);
+  let budget = GC_KEYS_PER_TICK;
+  for (let i = 0; i < held.length && budget > 0; i++) {
+    const p = held[state.gcCursor++ % held.length]!;
+    const others = preferenceList(ring, p, n).filter((x) => x !== ctx.nodeName);
+    const equal = state.equalAt.get(p);
+    for (const key of state.store.tombstones(p)) {
+      if (--budget < 0) break;
+      const clock = state.store.get(p, key)!;
+      const summary = clockSummary(clock);
+      const seen = state.tombSeen.get(key);
+      if (seen === undefined || seen.summary !== summary) {
+        state.tombSeen.set(key, { summary, atMs: now });
+        continue;
+      }
+      if (now - seen.atMs <= grace || !others.every((q) => (equal?.get(q) ?? -Infinity) > seen.atMs)) continue;
+      collect(state, p, key, clock, ctx);
+    }
+  }
+}
+
+/** Keys (with pair hashes) a peer collected: collected here too if this node holds that very tombstone. */
+function collectNamed(state: AntiEntropyState, partition: number, keys: readonly string[], hashes: Uint32Array, ctx: Ctx): void {
+  for (const [i, key] of keys.entries()) {
+    const clock = state.store.get(partition, key);
+    if (clock === undefined || !isTombstone(clock)) continue;
+    const h = pairHash(key, clock);
+    if (h.hi === hashes[2 * i] && h.lo === hashes[2 * i + 1]) collect(state, partition, key, clock, ctx);
+  }
+}
+
+function packCollected(entries: readonly (readonly [string, Hash64])[]): { collected: Uint8Array; collectedHashes: Uint32Array } {
+  const collectedHashes = new Uint32Array(entries.length * 2);
+  entries.forEach(([, h], i) => {
+    collectedHashes[2 * i] = h.hi;
+    collectedHashes[2 * i + 1] = h.lo;
+  });
+  return { collected: packKeys(entries.map(([k]) => k)), collectedHashes };
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -296,7 +390,7 @@ function startNext(state: AntiEntropyState, ctx: Ctx, isTick: boolean): void {
     item = { kind: 'roots', peer: peers[state.peerCursor++ % peers.length]! };
   }
   const xid = `${state.token}.${state.nextXid++}`;
-  const a: Active = { xid, item, startedAtMs: ctx.now(), rounds: 0, bytes: 0, depth: 0, tree: undefined, buckets: [], chunk: [], asked: [], seq: 0, repairs: [], byBucket: undefined, keysDiffering: 0, held: undefined };
+  const a: Active = { xid, item, startedAtMs: ctx.now(), rounds: 0, bytes: 0, depth: 0, tree: undefined, buckets: [], chunk: [], asked: [], seq: 0, repairs: [], shared: [], byBucket: undefined, keysDiffering: 0, held: undefined };
   state.active = a;
   if (item.kind === 'roots') {
     const shared = heldBy(ring, n, ctx.nodeName).filter((p) => preferenceList(ring, p, n).includes(item.peer));
@@ -307,6 +401,7 @@ function startNext(state: AntiEntropyState, ctx: Ctx, isTick: boolean): void {
       roots[2 * i + 1] = r.lo;
     });
     state.counters.partitionsCompared += shared.length;
+    a.shared = shared;
     return step(state, a, item.peer, { type: 'ae-roots', xid, seq: ++a.seq, partitions: Uint32Array.from(shared), roots, replyTo: ctx.self }, ctx);
   }
   const tree = state.store.tree(item.partition);
@@ -345,7 +440,9 @@ function finish(state: AntiEntropyState, ctx: Ctx, outcome: 'equal' | 'repaired'
 
 function onRootsDiff(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMessage, { type: 'ae-roots-diff' }>, ctx: Ctx): void {
   const ring = ringOf(state, ctx);
-  for (const p of msg.partitions) if (holds(ring, state.config.n, p, ctx.nodeName)) enqueue(state, { kind: 'partition', partition: p, peer: a.item.peer });
+  const differ = new Set(msg.partitions);
+  for (const p of a.shared) if (!differ.has(p)) noteEqual(state, p, a.item.peer, a.startedAtMs);
+  for (const p of differ) if (holds(ring, state.config.n, p, ctx.nodeName)) enqueue(state, { kind: 'partition', partition: p, peer: a.item.peer });
   finish(state, ctx, 'equal');
 }
 
@@ -427,14 +524,22 @@ function onListed(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMe
       mine.push([key, clock]);
     }
   }
-  // Keys only the peer holds: asked for by name (for the others, the peer answers where its version is not the one sent).
-  const want = [...theirs.keys()];
+  // Keys only the peer holds: asked for by name (for the others, the peer answers where its version is
+  // not the one sent), unless it is a tombstone this node collected: then the peer is told to collect it.
+  const want: string[] = [];
+  const gone: [string, Hash64][] = [];
+  for (const [key, i] of theirs) {
+    const memo = state.collected.get(key);
+    const h = { hi: msg.hashes[2 * i]!, lo: msg.hashes[2 * i + 1]! };
+    if (memo !== undefined && memo.hi === h.hi && memo.lo === h.lo) gone.push([key, h]);
+    else want.push(key);
+  }
   differ += want.length;
   a.keysDiffering += differ;
-  if (differ === 0) return listNext(state, a, ctx);
+  if (differ === 0 && gone.length === 0) return listNext(state, a, ctx);
   const [first, ...rest] = packParts(state, mine, REPAIR_BYTES);
   a.repairs = rest;
-  step(state, a, peer, { type: 'ae-repair', xid: a.xid, seq: ++a.seq, partition, entries: first!, want: packKeys(want), replyTo: ctx.self }, ctx);
+  step(state, a, peer, { type: 'ae-repair', xid: a.xid, seq: ++a.seq, partition, entries: first!, want: packKeys(want), ...packCollected(gone), replyTo: ctx.self }, ctx);
 }
 
 function onRepaired(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropyMessage, { type: 'ae-repaired' }>, ctx: Ctx): void {
@@ -446,10 +551,16 @@ function onRepaired(state: AntiEntropyState, a: Active, msg: Extract<AntiEntropy
     state.malformedMessages++;
     return finish(state, ctx, 'failed');
   }
+  const gone = decodeKeys(msg.collected);
   if (!holds(ring, state.config.n, partition, ctx.nodeName)) return finish(state, ctx, 'failed');
+  if (gone === undefined || msg.collectedHashes.length !== 2 * gone.length) {
+    state.malformedMessages++;
+    return finish(state, ctx, 'failed');
+  }
   for (const [key, clock] of entries) merge(state, partition, key, clock);
+  collectNamed(state, partition, gone, msg.collectedHashes, ctx);
   const part = a.repairs.shift();
-  if (part !== undefined) return step(state, a, a.item.peer, { type: 'ae-repair', xid: a.xid, seq: ++a.seq, partition, entries: part, want: packKeys([]), replyTo: ctx.self }, ctx);
+  if (part !== undefined) return step(state, a, a.item.peer, { type: 'ae-repair', xid: a.xid, seq: ++a.seq, partition, entries: part, want: packKeys([]), ...packCollected([]), replyTo: ctx.self }, ctx);
   listNext(state, a, ctx);
 }
 
@@ -530,15 +641,27 @@ function onRepair(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { ty
   const ring = ringOf(state, ctx);
   const entries = decodeBatch(msg.entries);
   const want = decodeKeys(msg.want);
+  const named = decodeKeys(msg.collected);
   const inPartition = (k: string): boolean => partitionOf(ring, k) === msg.partition;
-  if (!holds(ring, state.config.n, msg.partition, ctx.nodeName) || entries === undefined || want === undefined || !entries.every(([k]) => inPartition(k)) || !want.every(inPartition)) {
+  if (
+    !holds(ring, state.config.n, msg.partition, ctx.nodeName) ||
+    entries === undefined ||
+    want === undefined ||
+    named === undefined ||
+    msg.collectedHashes.length !== 2 * named.length ||
+    !entries.every(([k]) => inPartition(k)) ||
+    !want.every(inPartition) ||
+    !named.every(inPartition)
+  ) {
     state.malformedMessages++;
     return reply(state, ctx, msg.replyTo, { type: 'ae-refused', xid: msg.xid, seq: msg.seq, reason: 'bad repair' });
   }
+  collectNamed(state, msg.partition, named, msg.collectedHashes, ctx);
   const sent = new Map<string, string>();
+  const gone: [string, Hash64][] = [];
   for (const [key, clock] of entries) {
-    merge(state, msg.partition, key, clock);
-    sent.set(key, clockSummary(clock));
+    if (merge(state, msg.partition, key, clock) === 'collected') gone.push([key, pairHash(key, clock)]);
+    else sent.set(key, clockSummary(clock));
   }
   // Back only what the initiator lacks: the keys it named, and those where this side's (merged) version is not the one it sent.
   const back: [string, NonNullable<ReturnType<Store['get']>>][] = [];
@@ -547,7 +670,7 @@ function onRepair(state: AntiEntropyState, msg: Extract<AntiEntropyMessage, { ty
     if (clock !== undefined && sent.get(key) !== clockSummary(clock)) back.push([key, clock]);
   }
   // At most one part back: what does not fit is repaired by a later round.
-  reply(state, ctx, msg.replyTo, { type: 'ae-repaired', xid: msg.xid, seq: msg.seq, entries: packParts(state, back, REPAIR_BYTES)[0]! });
+  reply(state, ctx, msg.replyTo, { type: 'ae-repaired', xid: msg.xid, seq: msg.seq, entries: packParts(state, back, REPAIR_BYTES)[0]!, ...packCollected(gone) });
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -589,8 +712,12 @@ export const antiEntropyActor = defineActor<AntiEntropyMessage | MembershipNotic
       served: new Map(),
       tokens: props.config.bytesPerSec,
       refilledAtMs: ctx.now(),
-      counters: { keysTooLarge: 0, exchanges: 0, exchangesEqual: 0, exchangesFailed: 0, partitionsCompared: 0, keysRepaired: 0, bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, rounds: 0 },
+      counters: { tombstonesCollected: 0, keysTooLarge: 0, exchanges: 0, exchangesEqual: 0, exchangesFailed: 0, partitionsCompared: 0, keysRepaired: 0, bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, rounds: 0 },
       malformedMessages: 0,
+      tombSeen: new Map(),
+      equalAt: new Map(),
+      collected: new Map(),
+      gcCursor: 0,
     };
   },
   onStart(state, ctx) {
@@ -629,6 +756,7 @@ export const antiEntropyActor = defineActor<AntiEntropyMessage | MembershipNotic
       case 'ae-tick':
         if (msg.token !== state.token) break;
         forgetServed(state, ctx);
+        collectTombstones(state, ctx);
         startNext(state, ctx, true);
         scheduleTick(state, ctx);
         break;
@@ -671,7 +799,10 @@ export const antiEntropyActor = defineActor<AntiEntropyMessage | MembershipNotic
         if (x === undefined || msg.seq !== x.seq) break;
         x.bytes += noteReceived(state, msg, ctx);
         arm(state, x, ctx);
-        if (msg.type === 'ae-equal') finish(state, ctx, 'equal');
+        if (msg.type === 'ae-equal') {
+          if (x.item.kind === 'partition') noteEqual(state, x.item.partition, x.item.peer, x.startedAtMs);
+          finish(state, ctx, 'equal');
+        }
         else if (msg.type === 'ae-refused') finish(state, ctx, 'failed');
         else if (msg.type === 'ae-roots-diff') onRootsDiff(state, x, msg, ctx);
         else if (msg.type === 'ae-hashes') onHashes(state, x, msg, ctx);

@@ -10,7 +10,9 @@
  *   dot is known to the merged clock, and either its value is there under that dot or some other
  *   write (ok or unknown) carried a context that saw it. Otherwise it is a `lost-write`, unless
  *   every replica that acknowledged it was restarted empty at or after the acknowledgement: then
- *   it is `excused`, the one legitimate loss (DESIGN.md, principle 8).
+ *   it is `excused`, the one legitimate loss (DESIGN.md, principle 8). Where tombstones are
+ *   collected (`collectsTombstones`), a key no replica holds is a collected delete: its deletes,
+ *   and the puts a delete saw, are not lost; a put no delete saw still is.
  * - **causality** — no visible value was seen by a write that is known at the end (or was
  *   acknowledged and not excused): a delete that saw it (`resurrected-delete`), a visible sibling's
  *   write that saw it (`false-sibling`), or a write that saw it and was itself overwritten
@@ -49,6 +51,12 @@ export interface CheckInput {
   readonly final: FinalState;
   /** Restarts-empty of the run: they excuse the loss of writes every acknowledging replica of which was wiped. */
   readonly wipes?: readonly Wipe[];
+  /**
+   * The store collects tombstones (anti-entropy with a grace period): a key no replica holds any
+   * more may be a collected delete. Then an acknowledged delete of it is not lost, nor is a put
+   * that a delete saw; a put no delete saw still is.
+   */
+  readonly collectsTombstones?: boolean;
 }
 
 /** The anomalies the checker knows, each described in this module's overview. */
@@ -264,9 +272,13 @@ function checkKey(key: string, ops: readonly HistoryEntry[], putsByValue: Readon
   const seenByWrites = writes.reduce<VersionVector>((acc, o) => (outcomeOf(o) === 'failed' ? acc : mergeContexts(acc, o.invocation.context ?? {})), {});
   const writesThatSaw = (w: HistoryEntry, dot: Dot): HistoryEntry[] =>
     covers(seenByWrites, dot) ? writes.filter((o) => o !== w && outcomeOf(o) !== 'failed' && covers(o.invocation.context ?? {}, dot)) : [];
+  // A key gone from every replica, where tombstones are collected: what deletes covered went with them.
+  const isCollected = input.collectsTombstones === true && merged.entries.length === 0;
+  const deleteSaw = (dot: Dot): boolean => writes.some((o) => o.invocation.kind === 'delete' && outcomeOf(o) !== 'failed' && covers(o.invocation.context ?? {}, dot));
   for (const w of writes) {
     const dot = okDot(w);
     if (!dot) continue;
+    if (isCollected && (w.invocation.kind === 'delete' || deleteSaw(dot))) continue;
     const expected = w.invocation.kind === 'put' ? (w.invocation.value ?? null) : null;
     const isKnown = covers(known, dot);
     if (isKnown && finals.some((f) => sameDot(f.dot, dot) && f.value === expected)) continue;

@@ -66,6 +66,12 @@ export interface ReplicationOptions {
   readonly antiEntropyLevelsPerRound?: number;
   /** An exchange step unanswered this long is abandoned, in ms. Default 5 000. */
   readonly antiEntropyTimeoutMs?: number;
+  /**
+   * A tombstone (a delete) is collected once every primary of its key holds it and this long has
+   * passed since, in ms; it must exceed the cluster's `maxMessageAgeMs` and `hintTtlMs` (principle
+   * 9). Default `hintTtlMs + maxMessageAgeMs + 60 000`.
+   */
+  readonly tombstoneGraceMs?: number;
 }
 
 /** Options after validation. */
@@ -78,8 +84,8 @@ export interface ResolvedReplicationOptions {
   readonly handoff: HandoffConfig;
   readonly ringMembers: readonly string[] | undefined;
   readonly transfer: TransferConfig;
-  /** Undefined: anti-entropy off. */
-  readonly antiEntropy: AntiEntropyConfig | undefined;
+  /** Undefined: anti-entropy off. The grace period is settled at setup, where `maxMessageAgeMs` is known. */
+  readonly antiEntropy: (Omit<AntiEntropyConfig, 'tombstoneGraceMs'> & { readonly tombstoneGraceMs: number | undefined }) | undefined;
 }
 
 /** Handoff defaults: hints kept an hour, rounds every second, 64 hints per primary per round. */
@@ -106,6 +112,7 @@ const OPTIONS = [
   'antiEntropyBytesPerSec',
   'antiEntropyLevelsPerRound',
   'antiEntropyTimeoutMs',
+  'tombstoneGraceMs',
 ];
 
 function settings(name: string, raw: unknown): Partial<ReplicationDefaults> {
@@ -163,7 +170,7 @@ function resolveOptions(raw: unknown): ResolvedReplicationOptions {
     tickMs: positive('transferTickMs', o.transferTickMs, DEFAULT_TRANSFER.tickMs, false),
   };
   if (o.antiEntropy !== undefined && typeof o.antiEntropy !== 'boolean') throw new InvalidArgumentError('INVALID_CONFIG', `replication.antiEntropy must be a boolean, got ${String(o.antiEntropy)}`);
-  const antiEntropy: AntiEntropyConfig | undefined =
+  const antiEntropy: ResolvedReplicationOptions['antiEntropy'] =
     o.antiEntropy === false
       ? undefined
       : {
@@ -172,6 +179,7 @@ function resolveOptions(raw: unknown): ResolvedReplicationOptions {
           bytesPerSec: positive('antiEntropyBytesPerSec', o.antiEntropyBytesPerSec, DEFAULT_ANTI_ENTROPY.bytesPerSec, false),
           levelsPerRound: atMost('antiEntropyLevelsPerRound', positive('antiEntropyLevelsPerRound', o.antiEntropyLevelsPerRound, DEFAULT_ANTI_ENTROPY.levelsPerRound, true), MAX_LEVELS_PER_ROUND),
           timeoutMs: positive('antiEntropyTimeoutMs', o.antiEntropyTimeoutMs, DEFAULT_ANTI_ENTROPY.timeoutMs, false),
+          tombstoneGraceMs: o.tombstoneGraceMs === undefined ? undefined : positive('tombstoneGraceMs', o.tombstoneGraceMs, 0, false),
         };
   return { defaults, buckets, partitionCount, store, ringGossipIntervalMs, handoff, ringMembers, transfer, antiEntropy };
 }
@@ -180,7 +188,7 @@ function resolveOptions(raw: unknown): ResolvedReplicationOptions {
 export const DEFAULT_TRANSFER: Omit<TransferConfig, 'n'> = { concurrency: 2, maxKeys: 512, maxBytes: 262_144, retryAfterMs: 2_000, tickMs: 200 };
 
 /** Anti-entropy defaults: a round every 10 s, 1 MiB/s, two tree levels per round trip, steps abandoned after 5 s. */
-export const DEFAULT_ANTI_ENTROPY: Omit<AntiEntropyConfig, 'n'> = { intervalMs: 10_000, bytesPerSec: 1_048_576, levelsPerRound: 2, timeoutMs: 5_000 };
+export const DEFAULT_ANTI_ENTROPY: Omit<AntiEntropyConfig, 'n' | 'tombstoneGraceMs'> = { intervalMs: 10_000, bytesPerSec: 1_048_576, levelsPerRound: 2, timeoutMs: 5_000 };
 
 function atMost(name: string, value: number, max: number): number {
   if (value > max) throw new InvalidArgumentError('INVALID_CONFIG', `replication.${name} must be at most ${max}, got ${value}`);
@@ -218,8 +226,15 @@ export const replicationPlugin = definePlugin<ResolvedReplicationOptions>({
     ctx.spawn('system', storageActor, { store: ctx.options.store, ring, transferN: transfer.n, ...ctx.options.handoff }, { name: 'storage' });
     ctx.spawn('system', coordinatorActor, { ring, defaults: ctx.options.defaults, buckets: ctx.options.buckets }, { name: 'coordinator' });
     ctx.spawn('system', ringKeeperActor, { ring, clusterNodes: ctx.clusterNodes, gossipIntervalMs: ctx.options.ringGossipIntervalMs, store: ctx.options.store, transfer }, { name: 'ring' });
-    const { antiEntropy } = ctx.options;
-    if (antiEntropy !== undefined) ctx.spawn('system', antiEntropyActor, { ring, store: ctx.options.store, config: antiEntropy }, { name: 'anti-entropy' });
+    const { antiEntropy, handoff } = ctx.options;
+    if (antiEntropy !== undefined) {
+      const floor = Math.max(handoff.hintTtlMs, ctx.maxMessageAgeMs);
+      const tombstoneGraceMs = antiEntropy.tombstoneGraceMs ?? handoff.hintTtlMs + ctx.maxMessageAgeMs + 60_000;
+      if (!(tombstoneGraceMs > floor)) {
+        throw new InvalidArgumentError('INVALID_CONFIG', `replication.tombstoneGraceMs must exceed hintTtlMs and the cluster's maxMessageAgeMs (${floor} ms), got ${tombstoneGraceMs}`);
+      }
+      ctx.spawn('system', antiEntropyActor, { ring, store: ctx.options.store, config: { ...antiEntropy, tombstoneGraceMs } }, { name: 'anti-entropy' });
+    }
   },
 });
 

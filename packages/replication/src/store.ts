@@ -64,12 +64,31 @@ export interface Store {
    * O(depth). Rebuilt deeper once the partition has doubled past its depth's share.
    */
   tree(partition: number): MerkleTree;
+  /** The keys of `partition` whose every current value is a tombstone (a delete). */
+  tombstones(partition: number): string[];
+  /**
+   * Forgets one key: only tombstone collection does this (anti-entropy.ts), once every primary
+   * holds the tombstone and the grace period has passed. True if the key was held.
+   */
+  remove(partition: number, key: string): boolean;
+}
+
+/** Whether a clock holds only tombstones: at least one value, every one a delete. */
+export function isTombstone(clock: StoredClock): boolean {
+  let values = 0;
+  for (const e of clock.entries) {
+    for (const v of e.values) if (v !== null) return false;
+    values += e.values.length;
+  }
+  return values > 0;
 }
 
 /** Trees are derived data: kept beside a store's data, per start of the node, never on its disk. */
 interface Trees {
   readonly nodeUid: string;
   readonly byPartition: Map<number, MerkleTree>;
+  /** Tombstone keys per partition, found on first ask and kept up to date by writes after. */
+  readonly tombs: Map<number, Set<string>>;
 }
 
 const treesOf = new WeakMap<StoreArea, Trees>();
@@ -96,10 +115,10 @@ export function openStore(disk: Disk, kind: StoreKind, nodeUid: string, mintEpoc
   const { partitions, generations } = data;
   let trees = treesOf.get(data);
   if (trees === undefined || trees.nodeUid !== nodeUid) {
-    trees = { nodeUid, byPartition: new Map() };
+    trees = { nodeUid, byPartition: new Map(), tombs: new Map() };
     treesOf.set(data, trees);
   }
-  const { byPartition } = trees;
+  const { byPartition, tombs } = trees;
   return {
     epoch: data.epoch,
     get: (partition, k) => partitions.get(partition)?.get(k),
@@ -119,6 +138,11 @@ export function openStore(disk: Disk, kind: StoreKind, nodeUid: string, mintEpoc
         if (old === undefined && p.size + 1 > 2 * KEYS_PER_BUCKET * 2 ** tree.depth) byPartition.delete(partition);
       }
       p.set(k, clock);
+      const t = tombs.get(partition);
+      if (t !== undefined) {
+        if (isTombstone(clock)) t.add(k);
+        else t.delete(k);
+      }
     },
     keys: (partition) => [...(partitions.get(partition)?.keys() ?? [])],
     partitions: () => [...partitions.keys()].sort((a, b) => a - b),
@@ -126,10 +150,30 @@ export function openStore(disk: Disk, kind: StoreKind, nodeUid: string, mintEpoc
       const count = partitions.get(partition)?.size ?? 0;
       partitions.delete(partition);
       byPartition.delete(partition);
+      tombs.delete(partition);
       generations.set(partition, (generations.get(partition) ?? 0) + 1);
       return count;
     },
     generation: (partition) => generations.get(partition) ?? 0,
+    tombstones(partition) {
+      let t = tombs.get(partition);
+      if (t === undefined) {
+        t = new Set();
+        for (const [k, clock] of partitions.get(partition) ?? []) if (isTombstone(clock)) t.add(k);
+        tombs.set(partition, t);
+      }
+      return [...t];
+    },
+    remove(partition, k) {
+      const p = partitions.get(partition);
+      const old = p?.get(k);
+      if (p === undefined || old === undefined) return false;
+      const tree = byPartition.get(partition);
+      if (tree !== undefined) tree.toggle(tree.bucketOf(bucketHash(k)), pairHash(k, old));
+      p.delete(k);
+      tombs.get(partition)?.delete(k);
+      return true;
+    },
     tree(partition) {
       let tree = byPartition.get(partition);
       if (tree === undefined) {

@@ -143,6 +143,7 @@ describe('anti-entropy', () => {
     const { cluster, ring } = await aeCluster(seed);
     const kv = new KvClient(cluster);
     for (let i = 0; i < 300; i++) await cluster.until(kv.put(`k${i}`, `v${i}`));
+    await cluster.runFor(1_000); // the last writes' third replicas
     const mine = (await dumpOf(cluster, 'n3')).keys;
     expect(Object.keys(mine).length).toBeGreaterThan(100);
     await cluster.restartEmpty('n3');
@@ -158,6 +159,7 @@ describe('anti-entropy', () => {
     const { cluster } = await aeCluster(seed, { antiEntropy: false });
     const kv = new KvClient(cluster);
     for (let i = 0; i < 100; i++) await cluster.until(kv.put(`k${i}`, `v${i}`));
+    await cluster.runFor(1_000); // the last writes' third replicas
     await cluster.restartEmpty('n3');
     await cluster.runFor(20_000);
     expect(Object.keys((await dumpOf(cluster, 'n3')).keys)).toEqual([]);
@@ -168,6 +170,7 @@ describe('anti-entropy', () => {
     const { cluster, ring } = await aeCluster(seed);
     const kv = new KvClient(cluster);
     for (let i = 0; i < 50; i++) await cluster.until(kv.put(`k${i}`, `v${i}`));
+    await cluster.runFor(3_000); // every write on all its replicas: nothing left for anti-entropy to do
     const before = await dumpOf(cluster, 'n2');
     const bad: unknown[] = [
       null,
@@ -186,7 +189,7 @@ describe('anti-entropy', () => {
     for (const entries of [new Uint8Array([1, 2, 3]), packEntries([[other, clock]])]) {
       refusals.push(
         await cluster.until(
-          cluster.ask<AntiEntropyMessage, AntiEntropyMessage>(antiEntropyRef('n2'), (replyTo) => ({ type: 'ae-repair', xid: 'forged', seq: 1, partition: p, entries, want: packKeys([]), replyTo }), { timeoutMs: 1_000 }),
+          cluster.ask<AntiEntropyMessage, AntiEntropyMessage>(antiEntropyRef('n2'), (replyTo) => ({ type: 'ae-repair', xid: 'forged', seq: 1, partition: p, entries, want: packKeys([]), collected: packKeys([]), collectedHashes: new Uint32Array(0), replyTo }), { timeoutMs: 1_000 }),
         ),
       );
     }
@@ -200,3 +203,73 @@ describe('anti-entropy', () => {
   });
 });
 
+
+describe('tombstone collection', () => {
+  async function gcCluster(seed: number): Promise<{ cluster: SimulationCluster; ring: Ring }> {
+    const cluster = await startCluster({
+      runtime: 'simulation',
+      seed,
+      nodes: 5,
+      maxMessageAgeMs: 2_000,
+      // Duplicated and delayed messages throughout: an old write must never come back after collection.
+      network: { latency: { kind: 'uniform', minMs: 1, maxMs: 400 }, duplicateProbability: 0.2, reorderProbability: 0.1 },
+      hostFailureDetector: false,
+      plugins: [useGossip(FAST_GOSSIP), useReplication({ partitionCount: Q, antiEntropyIntervalMs: 500, hintTtlMs: 3_000, tombstoneGraceMs: 6_000, defaults: { timeoutMs: 2_000 } })],
+    });
+    await awaitMembership(cluster);
+    return { cluster, ring: await cluster.until(new RingAdmin(cluster).ring('n1')) };
+  }
+
+  /** Nodes whose store still holds `key` (a tombstone or a value). */
+  async function holders(cluster: SimulationCluster, key: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const node of cluster.nodes) if ((await dumpOf(cluster, node)).keys[`default/${key}`] !== undefined) out.push(node);
+    return out;
+  }
+
+  simIt('a delete every primary holds is collected everywhere after the grace period; under duplication and delay nothing deleted comes back; no violation', 8301, async (seed) => {
+    const { cluster } = await gcCluster(seed);
+    const history = new HistoryRecorder();
+    const kv = new KvClient(cluster, { recorder: history });
+    const contexts = new Map<string, VersionVector>();
+    for (let i = 0; i < 40; i++) contexts.set(`k${i}`, (await cluster.until(kv.put(`k${i}`, `v${i}`))).context);
+    for (let i = 0; i < 40; i += 2) await cluster.until(kv.delete(`k${i}`, { context: contexts.get(`k${i}`)! }));
+    await cluster.runFor(30_000);
+    let collected = 0;
+    for (const node of cluster.nodes) collected += (await status(cluster, node)).tombstonesCollected;
+    expect(collected).toBe(20 * 3); // every tombstone, on each of its three replicas
+    for (let i = 0; i < 40; i += 2) expect(await holders(cluster, `k${i}`), `k${i}`).toEqual([]);
+    // Another 20 s of duplicated, delayed traffic: nothing deleted comes back, the rest stays.
+    await cluster.runFor(20_000);
+    for (let i = 0; i < 40; i += 2) expect(await holders(cluster, `k${i}`), `k${i}`).toEqual([]);
+    for (let i = 0; i < 40; i++) expect((await cluster.until(kv.get(`k${i}`, { r: 3 }))).values).toEqual(i % 2 === 0 ? [] : [`v${i}`]);
+    const result = check({ history: history.entries(), final: await finalState(cluster, 1_000), collectsTombstones: true });
+    expect(result.violations, formatViolations(result)).toEqual([]);
+    await cluster.stop();
+  });
+
+  simIt('a tombstone one primary does not hold (it was cut off) is not collected; after the heal it reaches that primary, then is collected, and the old value never returns', 8302, async (seed) => {
+    const { cluster, ring } = await gcCluster(seed);
+    await cluster.network.update({ duplicateProbability: 0, reorderProbability: 0 });
+    const history = new HistoryRecorder();
+    const kv = new KvClient(cluster, { recorder: history, nodes: ['n1', 'n2', 'n4', 'n5'] });
+    // Keys n3 replicates.
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 10; i++) if (preferenceList(ring, partitionOf(ring, `default/d${i}`), 3).includes('n3')) keys.push(`d${i}`);
+    const contexts = new Map<string, VersionVector>();
+    for (const key of keys) contexts.set(key, (await cluster.until(kv.put(key, `old ${key}`))).context);
+    await cluster.runFor(2_000);
+    await cluster.network.isolate('n3');
+    await cluster.runFor(5_000); // membership reports n3 dead: deletes go to fallbacks for it
+    for (const key of keys) await cluster.until(kv.delete(key, { context: contexts.get(key)! }));
+    await cluster.runFor(20_000); // far past the grace period, but n3 never held the tombstones
+    for (const key of keys) expect((await holders(cluster, key)).length, key).toBeGreaterThanOrEqual(2);
+    await cluster.network.heal();
+    await cluster.runFor(40_000);
+    for (const key of keys) expect(await holders(cluster, key), key).toEqual([]);
+    for (const key of keys) expect((await cluster.until(kv.get(key, { r: 3 }))).values, key).toEqual([]);
+    const result = check({ history: history.entries(), final: await finalState(cluster, 1_000), collectsTombstones: true });
+    expect(result.violations, formatViolations(result)).toEqual([]);
+    await cluster.stop();
+  });
+});

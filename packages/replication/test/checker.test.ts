@@ -341,6 +341,36 @@ describe('the wipe excuse (principle 8)', () => {
   });
 });
 
+describe('collected tombstones (collectsTombstones)', () => {
+  it('a key no replica holds after a delete that saw its put: neither the put nor the delete is lost; without the flag both are', () => {
+    const run = new Run();
+    const put = run.put('a');
+    run.del({ context: put.context });
+    for (const node of NODES) run.drop(node); // every replica collected the tombstone
+    expect(check({ history: run.history.entries(), final: run.final(), collectsTombstones: true }).violations).toEqual([]);
+    expect(kinds(run.check())).toEqual(['lost-write', 'lost-write']);
+  });
+
+  it('a put no delete saw is still lost when its key is gone', () => {
+    const run = new Run();
+    const first = run.put('a');
+    run.del({ context: first.context });
+    run.put('b', { context: {} }); // concurrent with the delete: it would stay as a sibling
+    for (const node of NODES) run.drop(node);
+    const result = check({ history: run.history.entries(), final: run.final(), collectsTombstones: true });
+    expect(kinds(result)).toEqual(['lost-write']);
+    expect(formatViolations(result)).toContain('"b"');
+  });
+
+  it('a key still held somewhere is judged as before: a delete missing from it is lost', () => {
+    const run = new Run();
+    const put = run.put('a');
+    run.del({ context: put.context, storedAt: ['n1'], ackedBy: ['n1', 'n2'] });
+    run.drop('n1');
+    expect(kinds(check({ history: run.history.entries(), final: run.final(), collectsTombstones: true }))).toContain('lost-write');
+  });
+});
+
 describe('the checker finds causality anomalies', () => {
   it('a delete that saw a value, with its tombstone lost: resurrected-delete and lost-write, naming both', () => {
     const run = new Run();

@@ -85,7 +85,7 @@ export function applyFault(cluster: Cluster, fault: Fault): Promise<void> {
 export function setupPlugins(
   sys: ActorSystem,
   plugins: readonly LoadedPlugin[],
-  node: { readonly nodeName: string; readonly nodeUid: string; readonly clusterNodes: readonly string[]; readonly seed: number },
+  node: { readonly nodeName: string; readonly nodeUid: string; readonly clusterNodes: readonly string[]; readonly seed: number; readonly maxMessageAgeMs: number },
 ): void {
   for (const { plugin } of plugins) for (const def of plugin.actors ?? []) sys.register(def);
   for (const { plugin, options } of plugins) {

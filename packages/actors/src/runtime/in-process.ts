@@ -197,7 +197,7 @@ export class InProcessCluster implements Cluster {
     const sys = system;
     if (withPlugins) {
       try {
-        setupPlugins(sys, this.plugins, { nodeName: slot.name, nodeUid: uid, clusterNodes: this.nodes, seed: this.config.seed });
+        setupPlugins(sys, this.plugins, { nodeName: slot.name, nodeUid: uid, clusterNodes: this.nodes, seed: this.config.seed, maxMessageAgeMs: this.config.maxMessageAgeMs });
       } catch (err) {
         // A half-built node must not keep running: halt it before anyone sees it.
         sys.halt();

@@ -269,7 +269,7 @@ async function main(data: NodeWorkerData): Promise<void> {
   const sys = system;
 
   const plugins = await loadPlugins(config.plugins);
-  setupPlugins(sys, plugins, { nodeName: node, nodeUid: data.uid, clusterNodes: config.nodes, seed: config.seed });
+  setupPlugins(sys, plugins, { nodeName: node, nodeUid: data.uid, clusterNodes: config.nodes, seed: config.seed, maxMessageAgeMs: config.maxMessageAgeMs });
 
   const control: NodeControl = {
     async spawn(defName, props, options): Promise<Result<ReturnType<ActorSystem['spawn']>>> {
