@@ -3,53 +3,26 @@
  * message, and asks from a peer that would make a node build or send more than it should.
  * Simulation; seeds printed on failure.
  */
-import { type ActorRef, type SimulationCluster, startCluster } from '@starling/actors';
-import { useGossip } from '@starling/gossip';
+import type { ActorRef, SimulationCluster } from '@starling/actors';
 import { describe, expect, it } from 'vitest';
 import { simIt } from '../../../scripts/testing/seed.ts';
 import {
   type AntiEntropyMessage,
   antiEntropyRef,
-  type AntiEntropyStatus,
   KvClient,
   partitionOf,
   preferenceList,
   type Ring,
-  RingAdmin,
   replicationPlugin,
   type StorageRequest,
   type StorageStats,
   storageRef,
-  useReplication,
 } from '../src/index.ts';
-import { awaitMembership, FAST_GOSSIP } from './support/workload.ts';
+import { AE_PARTITIONS, aeCluster, aeStatus } from './support/anti-entropy.ts';
 
-const Q = 64;
+const Q = AE_PARTITIONS;
 
-async function aeCluster(seed: number, extra: Record<string, unknown> = {}): Promise<{ cluster: SimulationCluster; ring: Ring }> {
-  const cluster = await startCluster({
-    runtime: 'simulation',
-    seed,
-    nodes: 5,
-    network: { latency: { kind: 'uniform', minMs: 1, maxMs: 10 } },
-    hostFailureDetector: false,
-    plugins: [
-      useGossip(FAST_GOSSIP),
-      useReplication({
-        partitionCount: Q,
-        defaults: { sloppy: false, readRepair: false, timeoutMs: 1_000 },
-        antiEntropyIntervalMs: 1_000,
-        ...extra,
-      }),
-    ],
-  });
-  await awaitMembership(cluster);
-  return { cluster, ring: await cluster.until(new RingAdmin(cluster).ring('n1')) };
-}
 
-async function status(cluster: SimulationCluster, node: string): Promise<AntiEntropyStatus> {
-  return cluster.until(cluster.ask<AntiEntropyMessage, AntiEntropyStatus>(antiEntropyRef(node), (replyTo) => ({ type: 'ae-status', replyTo }), { timeoutMs: 1_000 }));
-}
 
 async function storeKeys(cluster: SimulationCluster, node: string): Promise<number> {
   const s = await cluster.until(cluster.ask<StorageRequest, StorageStats>(storageRef(node), (replyTo: ActorRef<StorageStats>) => ({ type: 'st-stats', replyTo }), { timeoutMs: 5_000 }));
@@ -77,7 +50,7 @@ describe('anti-entropy under hostile or oversized input', () => {
     await cluster.runFor(30_000);
     // 60 keys of 24 KB: 1.4 MB, more than one message can carry.
     expect(await storeKeys(cluster, 'n3')).toBe(before);
-    expect((await status(cluster, 'n3')).keysRepaired).toBe(before);
+    expect((await aeStatus(cluster, 'n3')).keysRepaired).toBe(before);
     await cluster.stop();
   }, 30_000);
 
@@ -89,7 +62,7 @@ describe('anti-entropy under hostile or oversized input', () => {
     expect((await ask(new Uint32Array(0), 2)).type).toBe('ae-refused');
     expect((await ask(Uint32Array.of(0), 4)).type).toBe('ae-refused'); // past the tree's depth
     await expect(ask(new Uint32Array(0), 30_000_000)).rejects.toMatchObject({ code: 'ASK_TIMEOUT' });
-    expect((await status(cluster, 'n2')).malformedMessages).toBe(1);
+    expect((await aeStatus(cluster, 'n2')).malformedMessages).toBe(1);
     expect((await ask(Uint32Array.of(0), 2)).type).toBe('ae-hashes');
     await cluster.stop();
   }, 30_000);
@@ -103,7 +76,7 @@ describe('anti-entropy under hostile or oversized input', () => {
     const reply = await ask(12);
     expect(reply.type).toBe('ae-hashes');
     if (reply.type === 'ae-hashes') expect(reply.hashes.length / 2).toBe(4_096);
-    expect((await status(cluster, 'n2')).malformedMessages).toBe(1);
+    expect((await aeStatus(cluster, 'n2')).malformedMessages).toBe(1);
     await cluster.stop();
   }, 30_000);
 

@@ -10,7 +10,6 @@ import { simIt } from '../../../scripts/testing/seed.ts';
 import {
   type AntiEntropyMessage,
   antiEntropyRef,
-  type AntiEntropyStatus,
   check,
   formatViolations,
   HistoryRecorder,
@@ -28,31 +27,11 @@ import {
   type VersionVector,
 } from '../src/index.ts';
 import { dumpOf } from './support/transfer.ts';
+import { AE_PARTITIONS, aeCluster, aeStatus } from './support/anti-entropy.ts';
 import { awaitMembership, awaitSplit, FAST_GOSSIP, finalState } from './support/workload.ts';
 
-const Q = 64;
+const Q = AE_PARTITIONS;
 
-async function aeCluster(seed: number, extra: { antiEntropy?: boolean } = {}): Promise<{ cluster: SimulationCluster; ring: Ring }> {
-  const cluster = await startCluster({
-    runtime: 'simulation',
-    seed,
-    nodes: 5,
-    network: { latency: { kind: 'uniform', minMs: 1, maxMs: 10 } },
-    hostFailureDetector: false,
-    plugins: [
-      useGossip(FAST_GOSSIP),
-      useReplication({
-        partitionCount: Q,
-        // Nothing but anti-entropy moves data between replicas: strict quorum (no hints), no read repair.
-        defaults: { sloppy: false, readRepair: false, timeoutMs: 1_000 },
-        antiEntropyIntervalMs: 1_000,
-        ...extra,
-      }),
-    ],
-  });
-  await awaitMembership(cluster);
-  return { cluster, ring: await cluster.until(new RingAdmin(cluster).ring('n1')) };
-}
 
 /** Partitions whose replicas' stores differ (by their trees' roots), with the replicas' roots. */
 async function divergent(cluster: SimulationCluster, ring: Ring): Promise<string[]> {
@@ -91,9 +70,6 @@ async function untilConverged(cluster: SimulationCluster, ring: Ring, limitMs: n
   }
 }
 
-async function status(cluster: SimulationCluster, node: string): Promise<AntiEntropyStatus> {
-  return cluster.until(cluster.ask<AntiEntropyMessage, AntiEntropyStatus>(antiEntropyRef(node), (replyTo) => ({ type: 'ae-status', replyTo }), { timeoutMs: 1_000 }));
-}
 
 describe('anti-entropy', () => {
   simIt('after a partition with writes and deletes on both sides, anti-entropy alone brings every replica of every partition to equal contents; no violation', 8201, async (seed) => {
@@ -129,7 +105,7 @@ describe('anti-entropy', () => {
     const convergedMs = await untilConverged(cluster, ring, 60_000);
     console.log(`anti-entropy: every replica equal ${convergedMs} ms (virtual) after the heal`);
     let repaired = 0;
-    for (const node of cluster.nodes) repaired += (await status(cluster, node)).keysRepaired;
+    for (const node of cluster.nodes) repaired += (await aeStatus(cluster, node)).keysRepaired;
     expect(repaired).toBeGreaterThan(0);
     const result = check({ history: history.entries(), final: await finalState(cluster, 1_000) });
     expect(result.violations, formatViolations(result)).toEqual([]);
@@ -151,7 +127,7 @@ describe('anti-entropy', () => {
     const convergedMs = await untilConverged(cluster, ring, 60_000);
     console.log(`anti-entropy: n3 refilled ${convergedMs} ms (virtual) after its restart`);
     expect((await dumpOf(cluster, 'n3')).keys).toEqual(mine);
-    expect((await status(cluster, 'n3')).keysRepaired).toBe(Object.keys(mine).length);
+    expect((await aeStatus(cluster, 'n3')).keysRepaired).toBe(Object.keys(mine).length);
     await cluster.stop();
   });
 
@@ -195,7 +171,7 @@ describe('anti-entropy', () => {
     }
     expect(refusals).toEqual([expect.objectContaining({ type: 'ae-refused' }), expect.objectContaining({ type: 'ae-refused' })]);
     await cluster.runFor(100);
-    const s = await status(cluster, 'n2');
+    const s = await aeStatus(cluster, 'n2');
     expect(s.malformedMessages).toBe(bad.length + 2);
     expect((await dumpOf(cluster, 'n2')).keys).toEqual(before.keys);
     expect((await cluster.until(kv.get('k1'))).values).toEqual(['v1']);
@@ -236,7 +212,7 @@ describe('tombstone collection', () => {
     for (let i = 0; i < 40; i += 2) await cluster.until(kv.delete(`k${i}`, { context: contexts.get(`k${i}`)! }));
     await cluster.runFor(30_000);
     let collected = 0;
-    for (const node of cluster.nodes) collected += (await status(cluster, node)).tombstonesCollected;
+    for (const node of cluster.nodes) collected += (await aeStatus(cluster, node)).tombstonesCollected;
     expect(collected).toBe(20 * 3); // every tombstone, on each of its three replicas
     for (let i = 0; i < 40; i += 2) expect(await holders(cluster, `k${i}`), `k${i}`).toEqual([]);
     // Another 20 s of duplicated, delayed traffic: nothing deleted comes back, the rest stays.
