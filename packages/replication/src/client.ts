@@ -3,7 +3,7 @@
  * with typed errors, and an optional history recorder that notes every invocation and completion
  * for the checker (Jepsen's discipline: a put whose outcome is not known is `unknown`, not failed).
  */
-import { AskTimeoutError, type Cluster, InvalidArgumentError, StarlingError } from '@starling/actors';
+import { AskFailedError, AskTimeoutError, type Cluster, InvalidArgumentError, StarlingError } from '@starling/actors';
 import { coordinatorRef, coordinatorStatsRef, storeKey } from './coordinator.ts';
 import { mergeContexts, type VersionVector } from './dvv.ts';
 import { KvError } from './errors.ts';
@@ -208,6 +208,7 @@ function kvOptions(o: ClientOptions): KvOptions {
     ...(o.w !== undefined ? { w: o.w } : {}),
     ...(o.sloppy !== undefined ? { sloppy: o.sloppy } : {}),
     ...(o.fallbackAfterMs !== undefined ? { fallbackAfterMs: o.fallbackAfterMs } : {}),
+    ...(o.readRepair !== undefined ? { readRepair: o.readRepair } : {}),
   };
 }
 
@@ -218,5 +219,7 @@ function describe(err: unknown): { code: string; message: string } {
 
 function toKvError(err: unknown, outcome: 'failed' | 'unknown'): Error {
   if (err instanceof AskTimeoutError) return new KvError('NO_REPLY', `no answer from the coordinator: ${err.message}`, outcome);
+  // Not delivered (too old on arrival, its node down): whether it ran is as unknown as a timeout's.
+  if (err instanceof AskFailedError) return new KvError('NO_REPLY', `the request did not reach the coordinator: ${err.message}`, outcome);
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -3,7 +3,7 @@
  * that missed writes converge with no client reading the key, with read repair and hinted handoff
  * switched off so that nothing else could have moved the data.
  */
-import { type SimulationCluster, startCluster } from '@starling/actors';
+import { formatSchedule, generateSchedule, type SimulationCluster, startCluster } from '@starling/actors';
 import { useGossip } from '@starling/gossip';
 import { describe, expect } from 'vitest';
 import { simIt } from '../../../scripts/testing/seed.ts';
@@ -28,7 +28,7 @@ import {
 } from '../src/index.ts';
 import { dumpOf } from './support/transfer.ts';
 import { AE_PARTITIONS, aeCluster, aeStatus } from './support/anti-entropy.ts';
-import { awaitMembership, awaitSplit, FAST_GOSSIP, finalState } from './support/workload.ts';
+import { awaitMembership, awaitSplit, FAST_GOSSIP, finalState, runWorkload } from './support/workload.ts';
 
 const Q = AE_PARTITIONS;
 
@@ -142,6 +142,24 @@ describe('anti-entropy', () => {
     await cluster.stop();
   });
 
+  simIt('read repair is what refills a replica when anti-entropy is off, and readRepair: false on a get leaves it alone', 8205, async (seed) => {
+    const { cluster, ring } = await aeCluster(seed, { antiEntropy: false });
+    const kv = new KvClient(cluster);
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 10; i++) if (preferenceList(ring, partitionOf(ring, `default/r${i}`), 3).includes('n3')) keys.push(`r${i}`);
+    for (const key of keys) await cluster.until(kv.put(key, `v-${key}`));
+    await cluster.runFor(1_000);
+    await cluster.restartEmpty('n3');
+    const all = new KvClient(cluster, { nodes: ['n1', 'n2', 'n4', 'n5'] });
+    for (const key of keys) await cluster.until(all.get(key, { r: 3, readRepair: false }));
+    await cluster.runFor(1_000);
+    expect(Object.keys((await dumpOf(cluster, 'n3')).keys)).toEqual([]);
+    for (const key of keys) await cluster.until(all.get(key, { r: 3, readRepair: true }));
+    await cluster.runFor(1_000);
+    expect(Object.keys((await dumpOf(cluster, 'n3')).keys).sort()).toEqual(keys.map((k) => `default/${k}`).sort());
+    await cluster.stop();
+  });
+
   simIt('malformed or forged messages are counted and answered with a refusal or nothing; nothing is merged; the node keeps serving', 8204, async (seed) => {
     const { cluster, ring } = await aeCluster(seed);
     const kv = new KvClient(cluster);
@@ -248,4 +266,35 @@ describe('tombstone collection', () => {
     expect(result.violations, formatViolations(result)).toEqual([]);
     await cluster.stop();
   });
+
+  // Seeds per run here: a few, to stay fast (TOMBSTONE_FUZZ_SEEDS runs more); STARLING_SEED sets the first.
+  const FUZZ_SEEDS = Number(process.env.TOMBSTONE_FUZZ_SEEDS ?? 3);
+
+  simIt('under random partitions, kills, restarts empty and pauses over a duplicating network, with a grace period of seconds: no violation, deleted keys stay gone', 8303, async (first) => {
+    const bad: string[] = [];
+    let collected = 0;
+    for (let seed = first; seed < first + FUZZ_SEEDS; seed++) {
+      const schedule = generateSchedule({ seed, nodes: ['n1', 'n2', 'n3', 'n4', 'n5'], durationMs: 4_000, kinds: ['partition', 'kill', 'restart-empty', 'pause', 'grudge'], minEpisodeMs: 200, maxEpisodeMs: 1_500, minGapMs: 50, maxGapMs: 400 });
+      const run = await runWorkload({
+        seed,
+        faults: schedule.faults,
+        gossip: true,
+        keys: 3,
+        clients: 4,
+        opsPerClient: 60,
+        maxMessageAgeMs: 1_000,
+        network: { latency: { kind: 'uniform', minMs: 1, maxMs: 30 }, duplicateProbability: 0.2, reorderProbability: 0.2, reorderWindowMs: 30, lossProbability: 0.02 },
+        // Long enough after the heal for every tombstone to be collected, on a grace period of 4 s.
+        settleMs: 30_000,
+        replication: { defaults: { fallbackAfterMs: 100 }, handoffIntervalMs: 200, hintTtlMs: 1_500, tombstoneGraceMs: 4_000, antiEntropyIntervalMs: 300 },
+      });
+      for (const node of run.cluster.nodes) collected += (await aeStatus(run.cluster, node)).tombstonesCollected;
+      const result = check({ history: run.history.entries(), final: run.final, wipes: run.wipes, collectsTombstones: true });
+      await run.cluster.stop();
+      if (result.violations.length > 0) bad.push(`[seed ${seed}]\n${formatSchedule(schedule)}\n${formatViolations(result)}`);
+    }
+    expect(bad.slice(0, 2).join('\n\n')).toBe('');
+    expect(collected).toBeGreaterThan(0);
+  }, 120_000);
 });
+

@@ -41,6 +41,8 @@ export interface WorkloadOptions {
   readonly replication?: ReplicationOptions;
   /** Time to let the cluster settle after healing, before replicas are read, in ms. Default 5 000. */
   readonly settleMs?: number;
+  /** The cluster's `maxMessageAgeMs` (default the runtime's). */
+  readonly maxMessageAgeMs?: number;
 }
 
 /** Membership tuned for short simulated runs: failures are noticed within a few hundred ms. */
@@ -85,6 +87,7 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadRun> {
     seed: o.seed,
     nodes,
     network: o.network ?? { latency: { kind: 'uniform', minMs: 1, maxMs: 10 } },
+    ...(o.maxMessageAgeMs !== undefined ? { maxMessageAgeMs: o.maxMessageAgeMs } : {}),
     ...(o.gossip === true ? { hostFailureDetector: false } : {}),
     plugins: [
       ...(o.gossip === true ? [useGossip(FAST_GOSSIP)] : []),
