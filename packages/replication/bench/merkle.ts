@@ -46,6 +46,7 @@
 import { createHash } from 'node:crypto';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { nextMessage } from '../../actors/bench/threads-support.ts';
 import { type BenchContext, type BenchGroup, type BenchResult, figureResult, result } from '../../../scripts/bench/types.ts';
 import { bucketHash, depthFor, MerkleTree, pairHash, type StoredClock, treeOf } from '../src/index.ts';
 import { type Entries, type Leaves, packShare, type Share } from './merkle-pool/pack.ts';
@@ -165,25 +166,6 @@ const rebuildGroup: BenchGroup = {
 const POOL_THREADS = 2;
 const POOL_TIMEOUT_MS = 60_000;
 
-/** Waits for `worker`'s next message, failing if it errs, exits or stays silent. */
-function nextReply<T>(worker: Worker, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => finish(() => reject(new Error(`merkle pool: timed out waiting for ${what}`))), POOL_TIMEOUT_MS);
-    const onMessage = (msg: T): void => finish(() => resolve(msg));
-    const onError = (err: Error): void => finish(() => reject(err));
-    const onExit = (code: number): void => finish(() => reject(new Error(`merkle pool: worker exited (code ${code}) while waiting for ${what}`)));
-    const finish = (settle: () => void): void => {
-      clearTimeout(timer);
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-      settle();
-    };
-    worker.on('message', onMessage);
-    worker.once('error', onError);
-    worker.once('exit', onExit);
-  });
-}
 
 /** Workers running merkle-pool/worker.ts from sources (a tsx bootstrap, `--conditions=source`). */
 async function startPool(threads: number): Promise<Worker[]> {
@@ -193,7 +175,7 @@ async function startPool(threads: number): Promise<Worker[]> {
       const worker = new Worker(new URL('./merkle-pool/bootstrap.mjs', import.meta.url), { execArgv: ['--conditions=source'] });
       workers.push(worker);
     }
-    await Promise.all(workers.map((w) => nextReply(w, 'the worker to start')));
+    await Promise.all(workers.map((w) => nextMessage(w, POOL_TIMEOUT_MS, 'the merkle pool worker to start')));
     return workers;
   } catch (err) {
     await Promise.all(workers.map((w) => w.terminate()));
@@ -235,7 +217,7 @@ async function poolRebuild({ workers, spares }: Pool, depth: number, entries: En
   const shares = workers.map((_, w) => share(w, depth, kind, entries, w * per, Math.min(entries.length, (w + 1) * per), spares[w]));
   const t1 = performance.now();
   const replies = workers.map((w, i) => {
-    const reply = nextReply<Leaves>(w, 'a share\'s leaves');
+    const reply = nextMessage<Leaves>(w, POOL_TIMEOUT_MS, 'a merkle pool share\'s leaves');
     const s = shares[i]!;
     w.postMessage(s, s.kind === 'packed' ? [s.units.buffer] : []);
     return reply;

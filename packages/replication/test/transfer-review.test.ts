@@ -234,7 +234,7 @@ describe('a node without a ring on disk waits for a majority of the ring, not of
       (err: Error) => (outcome = `failed: ${err.name} ${err.message}`),
     );
     await cluster.runFor(9_000);
-    // n2 and n3 are 2 of the ring's 3 members, but n2 counts 5 known nodes and waits for 3 answers.
+    // n2 and n3 are 2 of the ring's 3 members: a majority of the ring (nodes outside it have no say).
     expect(outcome).toBe('committed 2');
     await cluster.stop();
   }, 20_000);
