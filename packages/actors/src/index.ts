@@ -78,4 +78,6 @@ export {
   type SupervisionOptions,
   type SupervisionStrategy,
 } from './supervisor.ts';
-export type { SystemCounters } from './system.ts';
+export { MAX_COUNTED_TYPES, type SystemCounters } from './system.ts';
+/** Applies one fault of a schedule now, through the host API (what {@link Cluster.applySchedule} does at each fault's time). */
+export { applyFault } from './runtime/host-common.ts';

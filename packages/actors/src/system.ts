@@ -80,6 +80,25 @@ export interface SystemCounters {
   failures: number;
   restarts: number;
   deadLetters: Record<DeadLetterReason, number>;
+  /**
+   * Messages this node's actors sent to other nodes, by the message's `type` field (`(untyped)`
+   * for a message without a string one). At most {@link MAX_COUNTED_TYPES} names are kept; the
+   * rest are counted under `(other)`, so a peer inventing names cannot grow the table.
+   */
+  sentByType: Record<string, number>;
+}
+
+/** Distinct message types {@link SystemCounters.sentByType} keeps before folding the rest into `(other)`. */
+export const MAX_COUNTED_TYPES = 128;
+/** Longest `type` counted under its own name; longer ones count as `(other)`. */
+const MAX_TYPE_NAME = 64;
+
+/** The name a message is counted under in {@link SystemCounters.sentByType}. */
+function typeName(msg: unknown): string {
+  if (typeof msg !== 'object' || msg === null) return '(untyped)';
+  const t = (msg as { type?: unknown }).type;
+  if (typeof t !== 'string') return '(untyped)';
+  return t.length <= MAX_TYPE_NAME ? t : '(other)';
 }
 
 interface PendingAsk {
@@ -112,7 +131,7 @@ export const DEFAULT_THROUGHPUT = 32;
 
 /** Counters of a node that has handled nothing (also what the host reports for a node that is down). */
 export function emptyCounters(): SystemCounters {
-  return { processed: 0, actors: 0, spawned: 0, stopped: 0, failures: 0, restarts: 0, deadLetters: emptyDeadLetterCounts() };
+  return { processed: 0, actors: 0, spawned: 0, stopped: 0, failures: 0, restarts: 0, deadLetters: emptyDeadLetterCounts(), sentByType: {} };
 }
 
 function emptyDeadLetterCounts(): Record<DeadLetterReason, number> {
@@ -176,6 +195,8 @@ export class ActorSystem {
   /** `/user`: where applications put theirs. */
   readonly userGuardian: Cell;
   private readonly counters: SystemCounters = emptyCounters();
+  /** Kept as a map (a record keyed by a peer's strings could hit `__proto__`); copied out by {@link stats}. */
+  private readonly sentByType = new Map<string, number>();
 
   constructor(options: SystemOptions) {
     this.name = options.name;
@@ -320,6 +341,14 @@ export class ActorSystem {
       ? { kind: 'user', to: plainRef(ref), msg, askReplyTo: meta.askReplyTo }
       : { kind: 'user', to: plainRef(ref), msg };
     this.host.send(ref.node, env, isSystemPath(ref.path) || (from !== undefined && isSystemPath(from.path)));
+    this.countSent(msg);
+  }
+
+  private countSent(msg: unknown): void {
+    const byType = this.sentByType;
+    let name = typeName(msg);
+    if (!byType.has(name) && byType.size >= MAX_COUNTED_TYPES) name = '(other)';
+    byType.set(name, (byType.get(name) ?? 0) + 1);
   }
 
   /**
@@ -1030,7 +1059,7 @@ export class ActorSystem {
 
   /** A snapshot of this node's counters. */
   stats(): SystemCounters {
-    return { ...this.counters, deadLetters: { ...this.counters.deadLetters } };
+    return { ...this.counters, deadLetters: { ...this.counters.deadLetters }, sentByType: Object.fromEntries(this.sentByType) };
   }
 
   /** Mailbox counters of the live actor at `path`, or undefined. */
