@@ -124,7 +124,11 @@ export type StorageRequest =
   | { readonly type: 'st-write'; readonly reqId: string; readonly partition: number; readonly key: string; readonly clock: StoredClock; readonly ringVersion: number; readonly hintFor?: string; readonly replyTo: ActorRef<StorageReply> }
   | { readonly type: 'st-read'; readonly reqId: string; readonly partition: number; readonly key: string; readonly ringVersion: number; readonly replyTo: ActorRef<StorageReply> }
   /** Everything stored, hints included, for checkers and tests: store key (`bucket/key`) → clock. */
-  | { readonly type: 'st-dump'; readonly replyTo: ActorRef<StorageDump> }
+  /**
+   * Everything the node holds, or only the keys (and hints) of `partitions`: a whole store may
+   * not fit one message (`maxMessageBytes`), so readers page by partition.
+   */
+  | { readonly type: 'st-dump'; readonly partitions?: readonly number[]; readonly replyTo: ActorRef<StorageDump> }
   | { readonly type: 'st-stats'; readonly replyTo: ActorRef<StorageStats> };
 
 /** A replica's whole content. */
@@ -167,7 +171,7 @@ export interface CoordinatorStats {
   readonly sloppyWrites: number;
   /** Writes this node coordinated as a fallback, no primary being reachable. */
   readonly fallbackCoordinated: number;
-  /** Replicas given a fallback because they did not answer within `fallbackAfterMs`. */
+  /** Replicas given a fallback because they did not answer within `fallbackAfterMs`, or because membership suspected them. */
   readonly lateReplicas: number;
   /** Replicas sent the merged value by read repair. */
   readonly readRepairs: number;

@@ -98,13 +98,21 @@ function isOptionalName(x: unknown): boolean {
 
 /** Shape checks for requests from other nodes. */
 function isWellFormed(msg: StorageRequest): boolean {
-  if (msg.type === 'st-dump' || msg.type === 'st-stats') return isActorRef(msg.replyTo);
+  if (msg.type === 'st-stats') return isActorRef(msg.replyTo);
+  if (msg.type === 'st-dump') return isActorRef(msg.replyTo) && (msg.partitions === undefined || isPartitionList(msg.partitions));
   // Store keys are `bucket/key` (coordinator.ts): a key without `/` is not one, and could be a
   // name (`__proto__`) some encodings treat specially.
   if (typeof msg.reqId !== 'string' || !Number.isSafeInteger(msg.partition) || msg.partition < 0 || typeof msg.key !== 'string' || !msg.key.includes('/') || !isActorRef(msg.replyTo)) return false;
   if (msg.type === 'st-coordinate') return isVersionVector(msg.context) && msg.value !== undefined && isOptionalName(msg.hintFor);
   if (msg.type === 'st-write') return isStoredClock(msg.clock) && Number.isSafeInteger(msg.ringVersion) && isOptionalName(msg.hintFor);
   return msg.type === 'st-read' && Number.isSafeInteger(msg.ringVersion);
+}
+
+/** Partitions a dump may name at once: more than any ring has (Q is at most a few thousand). */
+const MAX_DUMP_PARTITIONS = 65_536;
+
+function isPartitionList(x: unknown): boolean {
+  return Array.isArray(x) && x.length <= MAX_DUMP_PARTITIONS && x.every((p) => Number.isSafeInteger(p) && (p as number) >= 0);
 }
 
 /** What this node holds for `key`: its own replica and every hint, merged. */
@@ -219,13 +227,18 @@ function handoffRound(state: StorageState, ctx: ActorContext<StorageMessage>): v
   for (const owner of state.hints.owners()) handOff(state, owner, ctx);
 }
 
-function dump(state: StorageState, ctx: ActorContext<StorageMessage>, replyTo: ActorRef<StorageDump>): void {
+function dump(state: StorageState, ctx: ActorContext<StorageMessage>, replyTo: ActorRef<StorageDump>, partitions: readonly number[] | undefined): void {
   // No prototype: a key such as `__proto__` is data.
   const keys: Record<string, DvvSet<unknown>> = Object.create(null) as Record<string, DvvSet<unknown>>;
   const hints: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
-  for (const p of state.store.partitions()) for (const k of state.store.keys(p)) keys[k] = state.store.get(p, k)!;
+  const only = partitions === undefined ? undefined : new Set(partitions);
+  for (const p of state.store.partitions()) {
+    if (only !== undefined && !only.has(p)) continue;
+    for (const k of state.store.keys(p)) keys[k] = state.store.get(p, k)!;
+  }
   for (const owner of state.hints.owners()) {
     for (const h of state.hints.ofOwner(owner, Number.POSITIVE_INFINITY)) {
+      if (only !== undefined && !only.has(h.partition)) continue;
       keys[h.key] = keys[h.key] ? sync(keys[h.key]!, h.clock) : h.clock;
       (hints[h.key] ??= []).push(owner);
     }
@@ -296,7 +309,7 @@ export const storageActor = defineActor<StorageMessage, StorageState, StoragePro
         if (msg.type === 'st-coordinate') coordinate(state, msg, ctx);
         else if (msg.type === 'st-write') write(state, msg, ctx);
         else if (msg.type === 'st-read') ctx.tell(msg.replyTo, { type: 'st-read-result', reqId: msg.reqId, node: ctx.nodeName, clock: heldClock(state, msg.partition, msg.key) ?? null });
-        else if (msg.type === 'st-dump') dump(state, ctx, msg.replyTo);
+        else if (msg.type === 'st-dump') dump(state, ctx, msg.replyTo, msg.partitions);
         else stats(state, ctx, msg.replyTo);
         return state;
       case 'st-written':

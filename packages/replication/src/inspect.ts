@@ -1,0 +1,99 @@
+/**
+ * Reading the store from the host: each node's content, paged by partition so that no reply
+ * outgrows `maxMessageBytes`, and whether the replicas of every key agree (the convergence the
+ * demo times and the checker's final state). For tests, the demo and verification runs; the
+ * store's own actors never call this.
+ */
+import type { Cluster } from '@starling/actors';
+import type { FinalState } from './checker.ts';
+import type { DvvSet } from './dvv.ts';
+import type { StorageDump, StorageRequest } from './protocol.ts';
+import { partitionOf, preferenceList, type Ring } from './ring.ts';
+import { storageRef } from './storage.ts';
+import type { StoredClock } from './store.ts';
+
+/** How a dump is read. */
+export interface DumpOptions {
+  /** Partitions asked for in one message. Default 8 (with Q = 64, eight asks a node). */
+  readonly partitionsPerAsk?: number;
+  /** Each ask's timeout, in ms. Default 5 000. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Everything `node` holds (its own replicas and its hints), asked `partitionsPerAsk` partitions
+ * at a time. In simulation, run it under `cluster.until`.
+ */
+export async function dumpStore(cluster: Cluster, node: string, partitionCount: number, options: DumpOptions = {}): Promise<StorageDump> {
+  const step = options.partitionsPerAsk ?? 8;
+  if (!Number.isSafeInteger(step) || step < 1) throw new RangeError(`partitionsPerAsk must be a positive integer, got ${step}`);
+  const keys: Record<string, StoredClock> = Object.create(null) as Record<string, StoredClock>;
+  const hints: Record<string, readonly string[]> = Object.create(null) as Record<string, readonly string[]>;
+  let replicaId = '';
+  for (let first = 0; first < partitionCount; first += step) {
+    const partitions = Array.from({ length: Math.min(step, partitionCount - first) }, (_, i) => first + i);
+    const page = await cluster.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo) => ({ type: 'st-dump', partitions, replyTo }), { timeoutMs: options.timeoutMs ?? 5_000 });
+    replicaId = page.replicaId;
+    for (const [k, clock] of Object.entries(page.keys)) keys[k] = clock;
+    for (const [k, owners] of Object.entries(page.hints)) hints[k] = owners;
+  }
+  return { type: 'st-dump', node, replicaId, keys, hints };
+}
+
+/** Every named node's dump, by node. */
+export async function dumpStores(cluster: Cluster, nodes: readonly string[], partitionCount: number, options: DumpOptions = {}): Promise<Record<string, StorageDump>> {
+  const out: Record<string, StorageDump> = {};
+  for (const node of nodes) out[node] = await dumpStore(cluster, node, partitionCount, options);
+  return out;
+}
+
+/** The checker's final state: what each node holds (hints included, as a reader would find them). */
+export function finalStateOf(dumps: Readonly<Record<string, StorageDump>>): FinalState {
+  const final: Record<string, Readonly<Record<string, DvvSet<string | null>>>> = {};
+  for (const [node, dump] of Object.entries(dumps)) final[node] = dump.keys as Readonly<Record<string, DvvSet<string | null>>>;
+  return final;
+}
+
+/** How far the replicas are from agreeing. */
+export interface Divergence {
+  /** Keys some node holds. */
+  readonly keys: number;
+  /** Keys whose primaries do not all hold the same versions (a primary missing the key included). */
+  readonly divergentKeys: number;
+  /** Hints held, over all nodes: data not yet at the replica it belongs to. */
+  readonly hints: number;
+  /** The first divergent key, for a message. */
+  readonly example?: string;
+}
+
+/**
+ * Compares the replicas of every key: converged when each key's `n` primaries under `ring`
+ * (its owners; a change in progress is not considered) hold equal version sets and no node holds
+ * a hint. Nodes missing from `dumps` count as holding nothing. Pure.
+ */
+export function divergence(dumps: Readonly<Record<string, StorageDump>>, ring: Ring, n: number): Divergence {
+  const all = new Set<string>();
+  let hints = 0;
+  for (const d of Object.values(dumps)) {
+    for (const k of Object.keys(d.keys)) all.add(k);
+    hints += Object.keys(d.hints).length;
+  }
+  let divergentKeys = 0;
+  let example: string | undefined;
+  for (const key of all) {
+    const primaries = preferenceList(ring, partitionOf(ring, key), n);
+    const seen = new Set(primaries.map((node) => canonical(dumps[node]?.keys[key])));
+    if (seen.size > 1) {
+      divergentKeys++;
+      example ??= key;
+    }
+  }
+  return example === undefined ? { keys: all.size, divergentKeys, hints } : { keys: all.size, divergentKeys, hints, example };
+}
+
+/** Two clocks hold the same versions iff these strings are equal (entries are compared by id, in any order). */
+function canonical(clock: StoredClock | undefined): string {
+  if (clock === undefined) return '-';
+  const entries = [...clock.entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return JSON.stringify([entries.map((e) => [e.id, e.counter, e.values]), clock.anonymous]);
+}
