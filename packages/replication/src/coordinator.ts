@@ -241,7 +241,13 @@ function startWrite(state: CoordinatorState, ctx: ActorContext<CoordinatorMessag
     // reachable primary, or with none the first fallback. A request forwarded once is coordinated
     // where it lands, even if views disagree for a moment: never forwarded again, so it cannot
     // bounce between two nodes.
-    const to = place.targets[0]?.node;
+    // Forward to a replica nobody suspects: a forward is not retried, so one sent to a node that
+    // is failing is lost and the client waits out its deadline, and suspicion comes seconds
+    // before a death is confirmed (SWIM). With every replica suspected, a sloppy write is
+    // coordinated here, as a fallback, rather than sent into the void.
+    const suspect = (t: { node: string }): boolean => state.reachability.isSuspect(t.node);
+    const healthy = place.targets.find((t) => t.hintFor === undefined && !suspect(t)) ?? place.targets.find((t) => !suspect(t));
+    const to = healthy?.node ?? (s.sloppy && place.targets.length > 0 ? ctx.nodeName : place.targets[0]?.node);
     if (to === undefined) return ctx.tell(msg.replyTo, fail('QUORUM_NOT_MET', `no replica of the key is reachable (sloppy quorum ${s.sloppy ? 'on' : 'off'})`, 'failed'));
     if (to !== ctx.nodeName) return ctx.tell(selectActor<KvRequest>(to, COORDINATOR_PATH), { ...msg, isForwarded: true });
   }
@@ -320,7 +326,11 @@ function onWriteReply(state: CoordinatorState, ctx: ActorContext<CoordinatorMess
     p.dot = msg.dot;
     p.quorum.ack(ctx.nodeName);
     for (const target of p.targets.slice(1)) sendReplica(state, ctx, reqId, p, target);
-    if (p.sloppy && p.spares.length > 0) arm(state, ctx, reqId, 'fallback', p.fallbackAfterMs);
+    if (p.sloppy && p.spares.length > 0) {
+      // A replica membership suspects is as good as late: its fallback starts now, not after fallbackAfterMs.
+      giveFallbacks(state, ctx, reqId, p, p.targets.slice(1).filter((t) => state.reachability.isSuspect(t.node)));
+      if (p.spares.length > 0) arm(state, ctx, reqId, 'fallback', p.fallbackAfterMs);
+    }
   } else if (msg.type === 'st-written') {
     if (!p.clock) return;
     p.quorum.ack(msg.node);
@@ -340,8 +350,20 @@ function onWriteReply(state: CoordinatorState, ctx: ActorContext<CoordinatorMess
  * was down.
  */
 function onWriteFallback(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingPut): void {
-  const silent = p.targets.filter((t) => !p.quorum.hasAcked(t.node));
-  for (const t of silent) {
+  giveFallbacks(
+    state,
+    ctx,
+    reqId,
+    p,
+    p.targets.filter((t) => !p.quorum.hasAcked(t.node)),
+  );
+  // The client has its answer: nothing more to wait for.
+  if (p.isAnswered) finish(state, ctx, reqId);
+}
+
+/** Sends the version to a spare for each of `late` (while spares last), as a hint naming the replica it stands in for. */
+function giveFallbacks(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingPut, late: readonly PendingPut['targets'][number][]): void {
+  for (const t of late) {
     const spare = p.spares.shift();
     if (spare === undefined) break;
     const fallback = { node: spare, hintFor: t.hintFor ?? t.node };
@@ -354,8 +376,6 @@ function onWriteFallback(state: CoordinatorState, ctx: ActorContext<CoordinatorM
     }
     sendReplica(state, ctx, reqId, p, fallback);
   }
-  // The client has its answer: nothing more to wait for.
-  if (p.isAnswered) finish(state, ctx, reqId);
 }
 
 // -------------------------------------------------------------------------------------------------

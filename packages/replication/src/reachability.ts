@@ -18,6 +18,11 @@ export class Reachability {
     return m !== undefined && !m.isUp;
   }
 
+  /** True when membership's newest word on the node is that it is suspected (up, but maybe not for long). */
+  isSuspect(node: string): boolean {
+    return this.newest.get(node)?.member.state === 'suspect';
+  }
+
   /** Applies a notice; returns the nodes that were down and no longer are. */
   apply(notice: MembershipNotice): string[] {
     const wasDown = [...this.newest.keys()].filter((n) => this.isDown(n));

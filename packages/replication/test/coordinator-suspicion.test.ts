@@ -1,0 +1,93 @@
+/**
+ * What the coordinator does with membership's suspicions, in the seconds before a death is
+ * confirmed: a forwarded write goes to a replica nobody suspects (a forward is not retried, so one
+ * sent to a failing node is lost and the client waits out its deadline); with every replica
+ * suspected, a sloppy write is coordinated where it arrived; and a suspected replica gets its
+ * fallback at once instead of after `fallbackAfterMs`. Each test has its control: the same write
+ * without the suspicion.
+ */
+import { type SimulationCluster } from '@starling/actors';
+import type { MemberInfo, MembershipSnapshot } from '@starling/gossip';
+import { afterEach, describe, expect, it } from 'vitest';
+import { coordinatorRef, KvClient, KvError } from '../src/index.ts';
+import { cluster5, order } from './support/cluster.ts';
+
+let cluster: SimulationCluster | undefined;
+afterEach(async () => {
+  await cluster?.stop();
+  cluster = undefined;
+});
+
+/** Tells `node`'s coordinator that membership suspects `suspects` (every other node alive). */
+function suspicion(c: SimulationCluster, node: string, suspects: readonly string[]): void {
+  const members: MemberInfo[] = c.nodes.map((name) => ({ name, uid: c.nodeUid(name)!, startedAtMs: 0, state: suspects.includes(name) ? 'suspect' : 'alive', incarnation: 0, stateChangedAtMs: 0 }));
+  const snapshot: MembershipSnapshot = {
+    type: 'membership-snapshot',
+    node,
+    nodeUid: c.nodeUid(node)!,
+    incarnation: 0,
+    health: 0,
+    members,
+    counters: { probes: 0, probesFailed: 0, pingReqsSent: 0, suspicionsRaised: 0, refutations: 0, deathsDeclared: 0, messagesSent: 0, malformedMessages: 0 },
+  };
+  c.tell(coordinatorRef(node) as never, snapshot as never);
+}
+
+/** A put's outcome and its time in virtual ms. */
+async function timedPut(c: SimulationCluster, via: string, key: string, opts: { fallbackAfterMs?: number } = {}): Promise<{ outcome: string; ms: number; replicas: readonly string[] }> {
+  const kv = new KvClient(c, { graceMs: 500 });
+  const t0 = c.now();
+  try {
+    const r = await c.until(kv.put(key, 'v', { node: via, timeoutMs: 2_000, ...opts }));
+    return { outcome: 'ok', ms: c.now() - t0, replicas: r.replicas };
+  } catch (err) {
+    if (!(err instanceof KvError)) throw err;
+    return { outcome: err.code, ms: c.now() - t0, replicas: [] };
+  }
+}
+
+describe('the coordinator and suspected nodes', () => {
+  for (const withSuspicion of [true, false]) {
+    it(`forwards a write to a replica nobody suspects (${withSuspicion ? 'suspected: ok' : 'control, unsuspected: the forward is lost'})`, async () => {
+      const c = (cluster = await cluster5(11));
+      const key = 'forwarded';
+      const [p1, , , via] = order(c, key) as [string, string, string, string];
+      await c.network.isolate(p1);
+      if (withSuspicion) suspicion(c, via, [p1]);
+      const r = await timedPut(c, via, key);
+      if (withSuspicion) {
+        expect(r.outcome).toBe('ok');
+        expect(r.replicas).not.toContain(p1);
+      } else expect(r.outcome).toBe('NO_REPLY');
+    });
+
+    it(`coordinates a sloppy write itself when every replica is suspected (${withSuspicion ? 'suspected: ok, as hints' : 'control: lost'})`, async () => {
+      const c = (cluster = await cluster5(12));
+      const key = 'all-suspected';
+      const pref = order(c, key);
+      const primaries = pref.slice(0, 3);
+      const [via, other] = pref.slice(3) as [string, string];
+      await c.network.partition({ shape: 'groups', groups: [primaries, [via, other]] });
+      if (withSuspicion) suspicion(c, via, primaries);
+      const r = await timedPut(c, via, key);
+      if (withSuspicion) {
+        expect(r.outcome).toBe('ok');
+        expect([...r.replicas].sort()).toEqual([via, other].sort());
+      } else expect(r.outcome).toBe('NO_REPLY');
+    });
+
+    it(`gives a suspected replica its fallback at once (${withSuspicion ? 'suspected: before fallbackAfterMs' : 'control: after it'})`, async () => {
+      const c = (cluster = await cluster5(13));
+      const key = 'late';
+      const [p1, p2, p3] = order(c, key) as [string, string, string];
+      await c.network.partition({ shape: 'groups', groups: [[p2, p3], c.nodes.filter((n) => n !== p2 && n !== p3)] });
+      if (withSuspicion) suspicion(c, p1, [p2, p3]);
+      const fallbackAfterMs = 800; // at most half the 2 s deadline (coordinator.ts)
+      const r = await timedPut(c, p1, key, { fallbackAfterMs });
+      expect(r.outcome).toBe('ok');
+      // Virtual time: the simulated network's latency is 1-10 ms a hop.
+      if (withSuspicion) expect(r.ms).toBeLessThan(fallbackAfterMs);
+      else expect(r.ms).toBeGreaterThanOrEqual(fallbackAfterMs);
+    });
+  }
+});
