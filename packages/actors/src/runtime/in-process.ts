@@ -52,6 +52,8 @@ interface NodeSlot {
 }
 
 const yieldToMacrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Events run between two yields to the host's macrotasks in a long virtual run. */
+const EVENTS_PER_YIELD = 4096;
 
 /** FNV-1a over bytes: a cheap fingerprint of a payload for the trace. */
 function hashBytes(bytes: Uint8Array): string {
@@ -531,7 +533,6 @@ export class InProcessCluster implements Cluster {
    */
   private async runVirtual(stop: () => boolean, deadlineMs: number): Promise<boolean> {
     let sinceYield = 0;
-    let wallMark = performance.now();
     while (true) {
       if (stop()) return true;
       if (this.externals.size > 0) {
@@ -553,13 +554,12 @@ export class InProcessCluster implements Cluster {
         this.asyncDirty = false;
         await yieldToMacrotasks();
         sinceYield = 0;
-      } else if (++sinceYield >= 4096) {
+      } else if (++sinceYield >= EVENTS_PER_YIELD) {
+        // Keep the host process responsive (test timeouts, signals) during long runs. Counted in
+        // events, never in wall-clock time: host continuations that run at a yield must run at the
+        // same point of every replay of the seed.
         sinceYield = 0;
-        // Keep the host process responsive (test timeouts, signals) during long runs.
-        if (performance.now() - wallMark > 50) {
-          await yieldToMacrotasks();
-          wallMark = performance.now();
-        }
+        await yieldToMacrotasks();
       }
     }
   }
@@ -572,6 +572,9 @@ export class InProcessCluster implements Cluster {
     });
     tracked.catch(() => {});
     if (this.loop.isVirtual) {
+      // A promise that settles without the clock (host-side work, or one already settled) must
+      // settle before virtual time moves: let its continuations run first.
+      await yieldToMacrotasks();
       await this.runVirtual(() => settled, this.now() + timeoutMs);
       if (!settled) {
         const busy = [...this.slots.values()].flatMap((sl) => (sl.system ? sl.system.busyPaths().map((p) => `${sl.name}${p}`) : []));
