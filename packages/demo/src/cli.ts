@@ -1,56 +1,214 @@
 #!/usr/bin/env node
 /**
- * `pnpm demo`: until the replicated store's demo lands, runs the example cluster scenario and
- * prints a report. Exits non-zero if a phase did not look as expected.
- *
- *   pnpm demo [--runtime simulation|local|threads] [--seed N] [--nodes N]
+ * `pnpm demo`: the scripted scenario on the embedded default (5 nodes on worker threads, N=3 R=2
+ * W=2). `pnpm demo load`: the load generator. Exit code 0 when every check passed, 1 when one
+ * failed, 2 for a usage error.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runScenario } from './example/scenario.ts';
+import { type FaultSchedule, parseSchedule, type PluginSpec, type RuntimeKind } from '@starling/actors';
+import { DEFAULT_ZIPF_THETA, type KeyDistribution } from './load/keys.ts';
+import type { Mix } from './load/kv-workload.ts';
+import type { Workload } from './load/workload.ts';
+import { DEFAULT_LOAD_MS, pluginsOf, randomSchedule, runLoadCommand, workloadOf } from './load.ts';
+import type { ProgressSink } from './run/progress.ts';
+import { formatReport, type Report } from './run/report.ts';
+import { DEFAULT_SCENARIO, runScenario } from './scenario.ts';
 
-const USAGE = 'usage: pnpm demo [--runtime simulation|local|threads] [--seed N] [--nodes N (3..9)]';
+const SCENARIO_USAGE = `usage: pnpm demo [--runtime threads|simulation|local] [--nodes 5] [--duration 40] [--seed 1] [--json]
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n${USAGE}\n`);
-  process.exit(2);
+Runs the scripted scenario: steady load on the replicated store, a majority/minority partition,
+a node killed and restarted, the heal and convergence; then checks that no acknowledged write was
+lost and prints a report. --duration is the load's length in seconds (faults happen at fixed
+fractions of it); --json prints the report as JSON.
+
+pnpm demo load --help   the load generator`;
+
+const LOAD_USAGE = `usage: pnpm demo load [options]
+
+  --runtime threads|simulation|local   default threads
+  --nodes 5  --n 3  --r 2  --w 2       cluster size, replicas, read and write quorums
+  --ops N | --duration S               operations in all, or seconds of load (default ${DEFAULT_LOAD_MS / 1000} s); both: whichever first
+  --in-flight 32                       operations outstanding at once
+  --mix 50:45:5                        shares of get:put:delete
+  --keys 1000  --dist uniform|zipfian  key space and distribution (--theta 0.99 for zipfian)
+  --value-size 100                     bytes per value
+  --schedule FILE                      a fault schedule (JSON, the simulation's format)
+  --faults random                      a random schedule from the seed instead
+  --settle 30                          seconds allowed for convergence after the heal
+  --plugin FILE                        a module exporting your plugin(s), loaded on every node (repeatable)
+  --workload FILE                      a module exporting your workload (instead of the store's)
+  --without-store                      do not run the store (for a workload that does not use it)
+  --seed 1  --json`;
+
+class UsageError extends Error {}
+
+function int(name: string, raw: string | undefined, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (!Number.isSafeInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${raw}`);
+  return v;
+}
+
+function seconds(name: string, raw: string | undefined, maxS: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v <= 0 || v > maxS) throw new UsageError(`--${name} must be a number of seconds in (0, ${maxS}], got ${raw}`);
+  return Math.round(v * 1000);
+}
+
+function runtimeOf(raw: string | undefined): RuntimeKind {
+  const r = raw ?? 'threads';
+  if (r !== 'simulation' && r !== 'local' && r !== 'threads') throw new UsageError(`--runtime must be threads, simulation or local, got ${r}`);
+  return r;
+}
+
+function mixOf(raw: string): Mix {
+  const parts = raw.split(':').map(Number);
+  if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x) || x < 0) || parts[0]! + parts[1]! + parts[2]! <= 0) {
+    throw new UsageError(`--mix must be three non-negative shares get:put:delete, such as 50:45:5, got ${raw}`);
+  }
+  const [g, p, d] = parts as [number, number, number];
+  const sum = g + p + d;
+  return { get: g / sum, put: p / sum, delete: 1 - g / sum - p / sum };
+}
+
+function distributionOf(dist: string, theta: string | undefined): KeyDistribution {
+  if (dist === 'uniform') {
+    if (theta !== undefined) throw new UsageError('--theta applies to --dist zipfian only');
+    return { kind: 'uniform' };
+  }
+  if (dist !== 'zipfian') throw new UsageError(`--dist must be uniform or zipfian, got ${dist}`);
+  const t = theta === undefined ? DEFAULT_ZIPF_THETA : Number(theta);
+  if (!(t > 0 && t < 1)) throw new UsageError(`--theta must be in (0, 1), got ${theta}`);
+  return { kind: 'zipfian', theta: t };
+}
+
+/** Progress on stderr when the report goes to stdout as JSON, on stdout otherwise. */
+function sinkFor(json: boolean): ProgressSink | undefined {
+  const stream = json ? process.stderr : process.stdout;
+  // A JSON consumer reading a pipe wants no chatter; a person at a terminal still sees progress.
+  if (json && !stream.isTTY) return undefined;
+  return { write: (t) => void stream.write(t), isTTY: stream.isTTY === true };
+}
+
+function print(report: Report, json: boolean): void {
+  process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `\n${formatReport(report)}\n`);
+  process.exitCode = report.ok ? 0 : 1;
+}
+
+async function scenario(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      runtime: { type: 'string' },
+      nodes: { type: 'string' },
+      duration: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void process.stdout.write(`${SCENARIO_USAGE}\n`);
+  const report = await runScenario({
+    runtime: values.runtime === undefined ? DEFAULT_SCENARIO.runtime : runtimeOf(values.runtime),
+    seed: int('seed', values.seed, 0, 2 ** 31) ?? DEFAULT_SCENARIO.seed,
+    nodes: int('nodes', values.nodes, 3, 16) ?? DEFAULT_SCENARIO.nodes,
+    durationMs: seconds('duration', values.duration, 600) ?? DEFAULT_SCENARIO.durationMs,
+    ...(sinkFor(values.json) !== undefined ? { progress: sinkFor(values.json)! } : {}),
+  });
+  print(report, values.json);
+}
+
+async function load(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      runtime: { type: 'string' },
+      nodes: { type: 'string', default: '5' },
+      n: { type: 'string', default: '3' },
+      r: { type: 'string', default: '2' },
+      w: { type: 'string', default: '2' },
+      ops: { type: 'string' },
+      duration: { type: 'string' },
+      'in-flight': { type: 'string', default: '32' },
+      mix: { type: 'string', default: '50:45:5' },
+      keys: { type: 'string', default: '1000' },
+      dist: { type: 'string', default: 'uniform' },
+      theta: { type: 'string' },
+      'value-size': { type: 'string', default: '100' },
+      schedule: { type: 'string' },
+      faults: { type: 'string' },
+      settle: { type: 'string', default: '30' },
+      plugin: { type: 'string', multiple: true },
+      workload: { type: 'string' },
+      'without-store': { type: 'boolean', default: false },
+      seed: { type: 'string', default: '1' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void process.stdout.write(`${LOAD_USAGE}\n`);
+  const nodes = int('nodes', values.nodes, 1, 16)!;
+  const seed = int('seed', values.seed, 0, 2 ** 31)!;
+  const ops = int('ops', values.ops, 1, 10_000_000);
+  const durationMs = seconds('duration', values.duration, 600);
+  const names = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
+  if (values.schedule !== undefined && values.faults !== undefined) throw new UsageError('give --schedule or --faults, not both');
+  if (values.faults !== undefined && values.faults !== 'random') throw new UsageError(`--faults takes 'random', got ${values.faults}`);
+  let schedule: FaultSchedule | undefined;
+  if (values.schedule !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(values.schedule, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read --schedule ${values.schedule}: ${(err as Error).message}`);
+    }
+    schedule = parseSchedule(text, names);
+  } else if (values.faults === 'random') {
+    if (durationMs === undefined && ops !== undefined) throw new UsageError('--faults random needs --duration (the schedule is laid over it)');
+    schedule = randomSchedule(seed, nodes, durationMs ?? DEFAULT_LOAD_MS);
+  }
+  const plugins: PluginSpec[] = [];
+  for (const p of values.plugin ?? []) plugins.push(...(await pluginsOf(p)));
+  const workload: Workload | undefined = values.workload === undefined ? undefined : await workloadOf(values.workload);
+  const report = await runLoadCommand({
+    runtime: runtimeOf(values.runtime),
+    seed,
+    nodes,
+    n: int('n', values.n, 1, 16)!,
+    r: int('r', values.r, 1, 16)!,
+    w: int('w', values.w, 1, 16)!,
+    ...(ops !== undefined ? { ops } : {}),
+    ...(durationMs !== undefined ? { durationMs } : {}),
+    inFlight: int('in-flight', values['in-flight'], 1, 10_000)!,
+    keys: int('keys', values.keys, 1, 10_000_000)!,
+    distribution: distributionOf(values.dist, values.theta),
+    mix: mixOf(values.mix),
+    valueBytes: int('value-size', values['value-size'], 1, 256 * 1024)!,
+    ...(schedule !== undefined ? { schedule } : {}),
+    settleMs: seconds('settle', values.settle, 600)!,
+    ...(plugins.length > 0 ? { plugins } : {}),
+    ...(workload !== undefined ? { workload } : {}),
+    store: !values['without-store'],
+    ...(sinkFor(values.json) !== undefined ? { progress: sinkFor(values.json)! } : {}),
+  });
+  print(report, values.json);
 }
 
 async function main(): Promise<void> {
-  let values: { runtime?: string; seed?: string; nodes?: string; help?: boolean };
+  const [first, ...rest] = process.argv.slice(2);
+  const isLoad = first === 'load';
   try {
-    ({ values } = parseArgs({
-      options: {
-        runtime: { type: 'string', default: 'simulation' },
-        seed: { type: 'string', default: '1' },
-        nodes: { type: 'string', default: '5' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
+    if (isLoad) await load(rest);
+    else await scenario(first === undefined ? [] : [first, ...rest]);
   } catch (err) {
-    fail((err as Error).message);
+    // Bad flags and bad input (a schedule, a module) are the user's to fix: say what, and how to ask for help.
+    const isUsage = err instanceof UsageError || (err instanceof Error && ['ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL', 'INVALID_CONFIG', 'INVALID_SCHEDULE'].includes((err as { code?: string }).code ?? ''));
+    if (!isUsage) throw err;
+    process.stderr.write(`${err.message}\n(pnpm demo${isLoad ? ' load' : ''} --help for the options)\n`);
+    process.exitCode = 2;
   }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  const runtime = values.runtime;
-  if (runtime !== 'simulation' && runtime !== 'local' && runtime !== 'threads') fail(`--runtime must be simulation, local or threads, got ${runtime}`);
-  const seed = Number(values.seed);
-  if (!Number.isInteger(seed)) fail(`--seed must be an integer, got ${values.seed}`);
-  const nodes = Number(values.nodes);
-  if (!Number.isInteger(nodes) || nodes < 3 || nodes > 9) fail(`--nodes must be an integer from 3 to 9, got ${values.nodes}`);
-
-  const out = (line: string): void => void process.stdout.write(`${line}\n`);
-  const report = await runScenario({ runtime, seed, nodes, out });
-  out('');
-  out('Report');
-  out(`  messages sent ${report.messagesSent}, delivered ${report.messagesDelivered}`);
-  out(`  dropped by cause: ${Object.entries(report.droppedByCause).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
-  out(`  node starts: ${Object.entries(report.nodeStarts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  if (report.traceDigest) out(`  trace digest ${report.traceDigest.slice(0, 16)} (the same seed replays the same run)`);
-  const failed = report.checks.filter((c) => !c.ok);
-  out(failed.length === 0 ? '  all checks passed' : `  ${failed.length} check(s) failed: ${failed.map((c) => c.phase).join('; ')}`);
-  process.exitCode = failed.length === 0 ? 0 : 1;
 }
 
 main().catch((err: unknown) => {

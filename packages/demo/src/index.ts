@@ -1,0 +1,16 @@
+/**
+ * @starling/demo: the scripted fault scenario (`pnpm demo`) and the load generator (`pnpm demo
+ * load`), as functions too, so that tests and users' own scripts run them and read their reports.
+ */
+export { DEFAULT_SCENARIO, runScenario, type ScenarioOptions, scenarioSteps } from './scenario.ts';
+export { DEFAULT_LOAD_MS, type LoadOptions, pluginsOf, randomSchedule, runLoadCommand, workloadOf } from './load.ts';
+export { type Check, isWorkload, type Operation, type Workload, type WorkloadEnv, type WorkloadRun } from './load/workload.ts';
+export { DEFAULT_ZIPF_THETA, type KeyChooser, type KeyDistribution, keyChooser } from './load/keys.ts';
+export { kvWorkload, type KvWorkloadOptions, type Mix, validateMix } from './load/kv-workload.ts';
+export { classify, type DriveOptions, type KindStats, LoadDriver, type Phase } from './load/driver.ts';
+export { Latency, type LatencySummary } from './load/latency.ts';
+export { type DemoClusterOptions, MAX_DEMO_NODES, startDemoCluster } from './run/cluster.ts';
+export { type ClusterCounters, CounterSampler } from './run/counters.ts';
+export { Progress, type ProgressSink } from './run/progress.ts';
+export { formatReport, type KindFigures, type OpCounts, type PhaseFigures, type Report } from './run/report.ts';
+export { MAX_LOAD_MS, runLoad, type RunOptions, type Step, type WorkloadSetup } from './run/run.ts';

@@ -1,0 +1,256 @@
+/**
+ * The store's workload: clients that get, put and delete keys drawn from a distribution, each put
+ * carrying the context of the client's last result for the key (read-modify-write, as Riak's
+ * clients do), so concurrent writers make true siblings and nothing else does. Every operation is
+ * recorded for the history checker; afterwards every acknowledged write is also read back.
+ */
+import type { Cluster, Random } from '@starling/actors';
+import {
+  check as checkHistory,
+  covers,
+  type Dot,
+  dumpStores,
+  finalStateOf,
+  HistoryRecorder,
+  KvClient,
+  KvError,
+  storeKey,
+  type VersionVector,
+  type Wipe,
+} from '@starling/replication';
+import { type KeyDistribution, keyChooser } from './keys.ts';
+import type { Check, Operation, Workload, WorkloadRun } from './workload.ts';
+
+/** Shares of each operation; they sum to 1. */
+export interface Mix {
+  readonly get: number;
+  readonly put: number;
+  readonly delete: number;
+}
+
+/** The store workload's settings. */
+export interface KvWorkloadOptions {
+  /** Keys in the key space (`k0`...). */
+  readonly keys: number;
+  readonly distribution: KeyDistribution;
+  readonly mix: Mix;
+  /** Bytes of each put's value (a unique id, padded). */
+  readonly valueBytes: number;
+  /** Clients, each with its own contexts; operations go to them in turn. */
+  readonly clients: number;
+  /** The ring's partition count (dumps are read by partition). */
+  readonly partitionCount: number;
+  /** Each request's deadline, in ms. Default the client's (2 000). */
+  readonly timeoutMs?: number;
+  /** The run's restarts-empty so far (the checker excuses a write every acknowledging replica of which was wiped). */
+  readonly wipes: () => readonly Wipe[];
+}
+
+/** Checks a mix; throws a RangeError naming the problem. */
+export function validateMix(mix: Mix): void {
+  for (const [k, v] of Object.entries(mix)) if (!(v >= 0 && v <= 1)) throw new RangeError(`the ${k} share must be in [0, 1], got ${v}`);
+  const sum = mix.get + mix.put + mix.delete;
+  if (Math.abs(sum - 1) > 1e-9) throw new RangeError(`the shares must sum to 1, got ${sum}`);
+}
+
+/** Gets answered at once, by their first key, the readback issues at a time. */
+const READBACK_IN_FLIGHT = 16;
+
+export function kvWorkload(o: KvWorkloadOptions): Workload {
+  validateMix(o.mix);
+  if (!Number.isSafeInteger(o.valueBytes) || o.valueBytes < 1 || o.valueBytes > 256 * 1024) throw new RangeError(`valueBytes must be an integer from 1 to 262144, got ${o.valueBytes}`);
+  if (!Number.isSafeInteger(o.clients) || o.clients < 1) throw new RangeError(`clients must be a positive integer, got ${o.clients}`);
+  const choose = keyChooser(o.keys, o.distribution);
+  return {
+    name: 'kv',
+    description: `store: ${o.keys} keys (${o.distribution.kind}), get/put/delete ${o.mix.get}/${o.mix.put}/${o.mix.delete}, ${o.valueBytes}-byte values`,
+    start: ({ cluster }) => new KvRun(cluster, o, choose),
+  };
+}
+
+/** A client: its own history name, the newest context it saw per key, and the coordinator it uses. */
+interface Client {
+  readonly kv: KvClient;
+  readonly contexts: Map<number, VersionVector>;
+  /** Index of its coordinator among the cluster's nodes: it starts at the client's own and moves on when one does not answer. */
+  nodeIndex: number;
+}
+
+class KvRun implements WorkloadRun {
+  private readonly recorder = new HistoryRecorder();
+  private readonly clients: Client[];
+  private readonly touched = new Set<number>();
+  private puts = 0;
+  private siblingsSeen = 0;
+  private lostByChecker = 0;
+  private lostByReadback = 0;
+  private readBack = 0;
+  private checked = 0;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly o: KvWorkloadOptions,
+    private readonly choose: (random: Random) => number,
+  ) {
+    const nodes = cluster.nodes;
+    this.clients = Array.from({ length: o.clients }, (_, i) => ({
+      kv: new KvClient(cluster, { name: `c${i}`, recorder: this.recorder }),
+      contexts: new Map(),
+      nodeIndex: i % nodes.length,
+    }));
+  }
+
+  next(random: Random): Operation {
+    const index = this.choose(random);
+    // Each key belongs to one client (as a cart to its user's session): a client's context for its
+    // key is the newest it has seen, so siblings come from what the cluster did (a partition, a
+    // write of unknown outcome, two of the client's writes in flight at once), not from clients
+    // writing over each other's keys with contexts read long ago.
+    const client = this.clients[index % this.clients.length]!;
+    const key = `k${index}`;
+    this.touched.add(index);
+    const roll = random.next();
+    // A client library knows when its connection is gone: a coordinator whose node is down is left at once.
+    const nodes = this.cluster.nodes;
+    for (let i = 0; i < nodes.length && this.cluster.nodeState(nodes[client.nodeIndex]!) === 'down'; i++) client.nodeIndex = (client.nodeIndex + 1) % nodes.length;
+    const node = nodes[client.nodeIndex]!;
+    const options = this.o.timeoutMs === undefined ? { node } : { node, timeoutMs: this.o.timeoutMs };
+    const context = client.contexts.get(index);
+    const withContext = context === undefined ? options : { ...options, context };
+    const failOver = (err: unknown): never => {
+      // A client library's failover: a coordinator that did not answer is left for the next node.
+      if (err instanceof KvError && err.code === 'NO_REPLY' && this.cluster.nodes[client.nodeIndex] === node) client.nodeIndex = (client.nodeIndex + 1) % this.cluster.nodes.length;
+      throw err;
+    };
+    if (roll < this.o.mix.get) {
+      return {
+        kind: 'get',
+        run: async () => {
+          const got = await client.kv.get(key, options).catch(failOver);
+          if (got.values.length > 1) this.siblingsSeen++;
+          client.contexts.set(index, got.context);
+        },
+      };
+    }
+    if (roll < this.o.mix.get + this.o.mix.put) {
+      const id = `${client.kv.name}.${this.puts++}`;
+      const value = id.length + 1 >= this.o.valueBytes ? id : `${id}:${'x'.repeat(this.o.valueBytes - id.length - 1)}`;
+      return {
+        kind: 'put',
+        run: async () => {
+          const put = await client.kv.put(key, value, withContext).catch(failOver);
+          client.contexts.set(index, put.context);
+        },
+      };
+    }
+    return {
+      kind: 'delete',
+      run: async () => {
+        const del = await client.kv.delete(key, withContext).catch(failOver);
+        client.contexts.set(index, del.context);
+      },
+    };
+  }
+
+  figures(): Record<string, number> {
+    return {
+      'gets that returned siblings': this.siblingsSeen,
+      'operations checked (history checker)': this.checked,
+      'acknowledged writes lost (history checker)': this.lostByChecker,
+      'keys read back (every key with an acknowledged write)': this.readBack,
+      'acknowledged writes lost (read back)': this.lostByReadback,
+    };
+  }
+
+  async check(): Promise<readonly Check[]> {
+    const c = this.cluster;
+    const dumps = await c.until(dumpStores(c, c.nodes, this.o.partitionCount), { timeoutMs: 120_000 });
+    const result = checkHistory({ history: this.recorder.entries(), final: finalStateOf(dumps), wipes: this.o.wipes(), collectsTombstones: true });
+    this.checked = result.stats.ops;
+    const lost = result.violations.filter((v) => v.kind === 'lost-write');
+    const others = result.violations.filter((v) => v.kind !== 'lost-write');
+    this.lostByChecker = lost.length;
+    const byKind = new Map<string, number>();
+    for (const v of others) byKind.set(v.kind, (byKind.get(v.kind) ?? 0) + 1);
+    const readback = await c.until(this.readBackAll(), { timeoutMs: 600_000 });
+    this.lostByReadback = readback.lost.length;
+    this.readBack = readback.keys;
+    return [
+      {
+        name: 'acknowledged writes lost (history checker)',
+        ok: lost.length === 0,
+        detail: lost.length === 0 ? `0 of ${result.stats.byOutcome.ok} acknowledged operations` : `${lost.length}; first: ${lost[0]!.message}`,
+      },
+      {
+        name: 'acknowledged writes lost (read back)',
+        ok: readback.lost.length === 0 && readback.unreadable.length === 0,
+        detail:
+          readback.unreadable.length > 0
+            ? `${readback.unreadable.length} keys could not be read; first: ${readback.unreadable[0]}`
+            : readback.lost.length === 0
+              ? `0; ${readback.keys} keys read, ${readback.collected} found collected after a delete${readback.excused > 0 ? `, ${readback.excused} writes excused (every replica that acknowledged them was restarted empty)` : ''}`
+              : `${readback.lost.length}; first: ${readback.lost[0]}`,
+      },
+      {
+        name: 'other anomalies (history checker)',
+        ok: others.length === 0,
+        detail: others.length === 0 ? 'none' : `${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}; first: ${others[0]!.message}`,
+      },
+    ];
+  }
+
+  /**
+   * Reads every key the run touched, through the cluster, and checks that each acknowledged write
+   * is in the causal history of what is read: its dot is covered by the read's context. A key read
+   * as absent that the run deleted may be a collected tombstone, which no context covers; the
+   * history checker judges those.
+   */
+  private async readBackAll(): Promise<{ keys: number; lost: string[]; unreadable: string[]; collected: number; excused: number }> {
+    const acked = new Map<string, { dots: Dot[]; deleted: boolean }>();
+    const wipes = this.o.wipes();
+    // The durability model's one allowed loss (principle 8): every replica that acknowledged the write was wiped since.
+    const isWipedOut = (replicas: readonly string[], ackedAtMs: number): boolean => replicas.length > 0 && replicas.every((r) => wipes.some((w) => w.node === r && w.atMs >= ackedAtMs));
+    let excused = 0;
+    for (const e of this.recorder.entries()) {
+      if (e.invocation.kind === 'get') continue;
+      let a = acked.get(e.invocation.key);
+      if (a === undefined) acked.set(e.invocation.key, (a = { dots: [], deleted: false }));
+      if (e.completion?.outcome === 'ok' && e.completion.result.kind !== 'get') {
+        if (isWipedOut(e.completion.result.replicas, e.completion.atMs)) excused++;
+        else a.dots.push(e.completion.result.dot);
+      }
+      if (e.invocation.kind === 'delete' && e.completion?.outcome !== 'failed') a.deleted = true;
+    }
+    const reader = new KvClient(this.cluster, { name: 'readback' });
+    const keys = [...this.touched].sort((a, b) => a - b);
+    const lost: string[] = [];
+    const unreadable: string[] = [];
+    let collected = 0;
+    let read = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < keys.length) {
+        const key = `k${keys[next++]!}`;
+        const a = acked.get(storeKey(undefined, key));
+        if (a === undefined || a.dots.length === 0) continue;
+        read++;
+        let got;
+        try {
+          got = await reader.get(key);
+        } catch (err) {
+          unreadable.push(`${key}: ${(err as Error).message}`);
+          continue;
+        }
+        const missing = a.dots.filter((d) => !covers(got.context, d));
+        if (missing.length === 0) continue;
+        if (got.values.length === 0 && Object.keys(got.context).length === 0 && a.deleted) {
+          collected++;
+          continue;
+        }
+        lost.push(`${key}: ${missing.length} acknowledged write(s) not in what a read returns, first ${missing[0]!.id}:${missing[0]!.counter}`);
+      }
+    };
+    await Promise.all(Array.from({ length: READBACK_IN_FLIGHT }, worker));
+    return { keys: read, lost, unreadable, collected, excused };
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The cluster's counters over the whole run. Every node counts since its own start, and a killed
+ * node's counts die with it (in threads, with its worker), so the sampler keeps the last sample of
+ * every start of every node and adds them up; the runner samples a node just before it kills it.
+ */
+import { type Cluster, StarlingError } from '@starling/actors';
+import { type AntiEntropyMessage, antiEntropyRef, type AntiEntropyStatus, type CoordinatorStats, coordinatorStatsRef, type StatsRequest, type StorageRequest, type StorageStats, storageRef } from '@starling/replication';
+
+/** What the report adds up over every start of every node. */
+export interface ClusterCounters {
+  /** Messages nodes sent to other nodes, by the message's `type`. */
+  readonly messagesByType: Record<string, number>;
+  readonly actorRestarts: number;
+  readonly deadLetters: number;
+  readonly readRepairs: number;
+  readonly sloppyWrites: number;
+  /** Writes taken as hints for an unreachable primary. */
+  readonly hintsStored: number;
+  /** Hints delivered to their primary. */
+  readonly hintsDelivered: number;
+  /** Hints whose primary stayed away for `hintTtlMs`: kept in the holder's own store instead. */
+  readonly hintsExpired: number;
+  readonly antiEntropyExchanges: number;
+  /** Keys whose version changed through an anti-entropy exchange (on either side). */
+  readonly keysRepairedByAntiEntropy: number;
+  readonly tombstonesCollected: number;
+}
+
+interface Sample {
+  readonly sentByType: Readonly<Record<string, number>>;
+  readonly restarts: number;
+  readonly deadLetters: number;
+  readonly coordinator?: CoordinatorStats;
+  readonly storage?: StorageStats;
+  readonly antiEntropy?: AntiEntropyStatus;
+}
+
+const ASK_MS = 2_000;
+
+export class CounterSampler {
+  /** The last sample of each start, keyed `node@uid`. */
+  private readonly last = new Map<string, Sample>();
+
+  constructor(
+    private readonly cluster: Cluster,
+    /** Whether the store's actors run (their counters are asked for). */
+    private readonly hasStore: boolean,
+  ) {}
+
+  /** Samples every running node (or those named). A node that does not answer keeps its previous sample. */
+  async sample(nodes: readonly string[] = this.cluster.nodes): Promise<void> {
+    await Promise.all(nodes.filter((n) => this.cluster.nodeState(n) === 'running').map((n) => this.sampleNode(n)));
+  }
+
+  private async sampleNode(node: string): Promise<void> {
+    const c = this.cluster;
+    try {
+      const system = await c.stats(node);
+      if (system.nodeUid === undefined) return;
+      let store: Pick<Sample, 'coordinator' | 'storage' | 'antiEntropy'> = {};
+      if (this.hasStore) {
+        const [coordinator, storage, antiEntropy] = await Promise.all([
+          c.ask<StatsRequest, CoordinatorStats>(coordinatorStatsRef(node), (replyTo) => ({ type: 'kv-stats', replyTo }), { timeoutMs: ASK_MS }),
+          c.ask<StorageRequest, StorageStats>(storageRef(node), (replyTo) => ({ type: 'st-stats', replyTo }), { timeoutMs: ASK_MS }),
+          c.ask<AntiEntropyMessage, AntiEntropyStatus>(antiEntropyRef(node), (replyTo) => ({ type: 'ae-status', replyTo }), { timeoutMs: ASK_MS }).catch(() => undefined),
+        ]);
+        store = antiEntropy === undefined ? { coordinator, storage } : { coordinator, storage, antiEntropy };
+      }
+      // The node may have restarted while it was asked: then these counts are the new start's, and uncertain; skip them.
+      if (c.nodeUid(node) !== system.nodeUid) return;
+      const deadLetters = Object.values(system.deadLetters).reduce((a, b) => a + b, 0);
+      this.last.set(`${node}@${system.nodeUid}`, { sentByType: system.sentByType, restarts: system.restarts, deadLetters, ...store });
+    } catch (err) {
+      // A node going down as it is asked: its last sample stands.
+      if (!(err instanceof StarlingError)) throw err;
+    }
+  }
+
+  /** The counters added up over every start sampled so far. */
+  totals(): ClusterCounters {
+    const messagesByType: Record<string, number> = {};
+    const t = { actorRestarts: 0, deadLetters: 0, readRepairs: 0, sloppyWrites: 0, hintsStored: 0, hintsDelivered: 0, hintsExpired: 0, antiEntropyExchanges: 0, keysRepairedByAntiEntropy: 0, tombstonesCollected: 0 };
+    for (const s of this.last.values()) {
+      for (const [type, n] of Object.entries(s.sentByType)) messagesByType[type] = (messagesByType[type] ?? 0) + n;
+      t.actorRestarts += s.restarts;
+      t.deadLetters += s.deadLetters;
+      t.readRepairs += s.coordinator?.readRepairs ?? 0;
+      t.sloppyWrites += s.coordinator?.sloppyWrites ?? 0;
+      t.hintsStored += s.storage?.hintedWrites ?? 0;
+      t.hintsDelivered += s.storage?.handedOff ?? 0;
+      t.hintsExpired += s.storage?.expired ?? 0;
+      t.antiEntropyExchanges += s.antiEntropy?.exchanges ?? 0;
+      t.keysRepairedByAntiEntropy += s.antiEntropy?.keysRepaired ?? 0;
+      t.tombstonesCollected += s.antiEntropy?.tombstonesCollected ?? 0;
+    }
+    return { messagesByType, ...t };
+  }
+}
