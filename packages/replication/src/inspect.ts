@@ -7,35 +7,57 @@
 import type { Cluster } from '@starling/actors';
 import type { FinalState } from './checker.ts';
 import type { DvvSet } from './dvv.ts';
-import type { StorageDump, StorageRequest } from './protocol.ts';
+import type { StorageDump, StorageRequest, StorageStats } from './protocol.ts';
 import { partitionOf, preferenceList, type Ring } from './ring.ts';
 import { storageRef } from './storage.ts';
 import type { StoredClock } from './store.ts';
 
 /** How a dump is read. */
 export interface DumpOptions {
-  /** Partitions asked for in one message. Default 8 (with Q = 64, eight asks a node). */
+  /**
+   * Partitions asked for in one message. Default: enough for about {@link KEYS_PER_PAGE} keys a
+   * page, from the node's key count. A page that does not fit one message is split in halves.
+   */
   readonly partitionsPerAsk?: number;
   /** Each ask's timeout, in ms. Default 5 000. */
   readonly timeoutMs?: number;
 }
 
+/** Keys a dump page aims at by default: about 0.5 MB of 100-byte values with their clocks. */
+export const KEYS_PER_PAGE = 2_000;
+
 /**
- * Everything `node` holds (its own replicas and its hints), asked `partitionsPerAsk` partitions
- * at a time. In simulation, run it under `cluster.until`.
+ * Everything `node` holds (its own replicas and its hints), read a page of partitions at a time.
+ * In simulation, run it under `cluster.until`. Throws a RangeError when one partition alone does
+ * not fit a message.
  */
 export async function dumpStore(cluster: Cluster, node: string, partitionCount: number, options: DumpOptions = {}): Promise<StorageDump> {
-  const step = options.partitionsPerAsk ?? 8;
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  let step = options.partitionsPerAsk;
+  if (step === undefined) {
+    const stats = await cluster.ask<StorageRequest, StorageStats>(storageRef(node), (replyTo) => ({ type: 'st-stats', replyTo }), { timeoutMs });
+    const pages = Math.max(1, Math.ceil((stats.keys + stats.hints) / KEYS_PER_PAGE));
+    step = Math.ceil(partitionCount / pages);
+  }
   if (!Number.isSafeInteger(step) || step < 1) throw new RangeError(`partitionsPerAsk must be a positive integer, got ${step}`);
   const keys: Record<string, StoredClock> = Object.create(null) as Record<string, StoredClock>;
   const hints: Record<string, readonly string[]> = Object.create(null) as Record<string, readonly string[]>;
   let replicaId = '';
-  for (let first = 0; first < partitionCount; first += step) {
-    const partitions = Array.from({ length: Math.min(step, partitionCount - first) }, (_, i) => first + i);
-    const page = await cluster.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo) => ({ type: 'st-dump', partitions, replyTo }), { timeoutMs: options.timeoutMs ?? 5_000 });
+  const read = async (partitions: readonly number[]): Promise<void> => {
+    const page = await cluster.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo) => ({ type: 'st-dump', partitions, replyTo }), { timeoutMs });
+    if (page.isTooLarge === true) {
+      if (partitions.length === 1) throw new RangeError(`partition ${partitions[0]} of ${node} does not fit one message (maxMessageBytes)`);
+      const half = Math.ceil(partitions.length / 2);
+      await read(partitions.slice(0, half));
+      await read(partitions.slice(half));
+      return;
+    }
     replicaId = page.replicaId;
     for (const [k, clock] of Object.entries(page.keys)) keys[k] = clock;
     for (const [k, owners] of Object.entries(page.hints)) hints[k] = owners;
+  };
+  for (let first = 0; first < partitionCount; first += step) {
+    await read(Array.from({ length: Math.min(step, partitionCount - first) }, (_, i) => first + i));
   }
   return { type: 'st-dump', node, replicaId, keys, hints };
 }

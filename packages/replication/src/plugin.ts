@@ -35,7 +35,7 @@ export interface ReplicationOptions {
   readonly hintTtlMs?: number;
   /** Time between handoff rounds, in ms (a primary coming back alive also starts one at once). Default 1 000. */
   readonly handoffIntervalMs?: number;
-  /** Hints sent to one primary per round, at most. Default 64. */
+  /** Hints in flight to one primary at once, at most: each acknowledgement sends the next. Default 64. */
   readonly handoffBatchSize?: number;
   /**
    * The nodes of the first ring. Default: every node of the cluster. Other nodes run (gossip,

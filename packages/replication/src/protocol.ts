@@ -140,6 +140,8 @@ export interface StorageDump {
   readonly keys: Readonly<Record<string, StoredClock>>;
   /** Hints held: store key → the primaries they are held for (their data is in `keys` too). */
   readonly hints: Readonly<Record<string, readonly string[]>>;
+  /** The dump asked for did not fit one message (`maxMessageBytes`); `keys` and `hints` are empty: ask for fewer partitions. */
+  readonly isTooLarge?: true;
 }
 
 /** What a node's storage counts (since the node started, except `hints`, which is what it holds now). */

@@ -7,7 +7,7 @@
  * primary acknowledged it, or after `hintTtlMs` unchanged. The data lives in the {@link Store} and
  * the {@link HintStore}, outside the actor.
  */
-import { type ActorContext, type ActorRef, defineActor, isActorRef } from '@starling/actors';
+import { type ActorContext, type ActorRef, defineActor, isActorRef, MessageTooLargeError } from '@starling/actors';
 import { isMembershipNotice, type MembershipNotice, subscribeToMembership } from '@starling/gossip';
 import { clientWrite, type DvvSet, emptyClock, latestDot, sync, update } from './dvv.ts';
 import { type HintStore, openHints } from './hints.ts';
@@ -204,7 +204,7 @@ function handOff(state: StorageState, owner: string, ctx: ActorContext<StorageMe
   }
 }
 
-function onHandoffAck(state: StorageState, msg: Extract<StorageReply, { type: 'st-written' }>): void {
+function onHandoffAck(state: StorageState, msg: Extract<StorageReply, { type: 'st-written' }>, ctx: ActorContext<StorageMessage>): void {
   const prefix = `h${state.token.toString(36)}.`;
   if (!msg.reqId.startsWith(prefix)) return;
   const rev = Number(msg.reqId.slice(prefix.length));
@@ -213,6 +213,9 @@ function onHandoffAck(state: StorageState, msg: Extract<StorageReply, { type: 's
   state.inFlight.delete(rev);
   // A hint changed since it was sent keeps its newer part: it goes in a later round.
   if (state.hints.remove(f.owner, f.key, f.rev)) state.handedOff++;
+  // Ack-clocked: each acknowledgement makes room for the next hint, so a backlog drains at the
+  // owner's pace (a window of handoffBatchSize in flight), not one window per handoffIntervalMs.
+  handOff(state, f.owner, ctx);
 }
 
 function handoffRound(state: StorageState, ctx: ActorContext<StorageMessage>): void {
@@ -243,7 +246,13 @@ function dump(state: StorageState, ctx: ActorContext<StorageMessage>, replyTo: A
       (hints[h.key] ??= []).push(owner);
     }
   }
-  ctx.tell(replyTo, { type: 'st-dump', node: ctx.nodeName, replicaId: state.replicaId, keys, hints });
+  try {
+    ctx.tell(replyTo, { type: 'st-dump', node: ctx.nodeName, replicaId: state.replicaId, keys, hints });
+  } catch (err) {
+    // More than one message holds: say so, and the reader asks for fewer partitions (inspect.ts).
+    if (!(err instanceof MessageTooLargeError)) throw err;
+    ctx.tell(replyTo, { type: 'st-dump', node: ctx.nodeName, replicaId: state.replicaId, keys: {}, hints: {}, isTooLarge: true });
+  }
 }
 
 function stats(state: StorageState, ctx: ActorContext<StorageMessage>, replyTo: ActorRef<StorageStats>): void {
@@ -314,7 +323,7 @@ export const storageActor = defineActor<StorageMessage, StorageState, StoragePro
         return state;
       case 'st-written':
         if (typeof msg.reqId !== 'string' || typeof msg.node !== 'string') break;
-        onHandoffAck(state, msg);
+        onHandoffAck(state, msg, ctx);
         return state;
       case 'st-handoff-tick':
         if (msg.token !== state.token) break;

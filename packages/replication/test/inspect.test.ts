@@ -4,9 +4,9 @@
  * primary missing a key, a hint not yet handed over). A malformed paged dump is refused, and the
  * node keeps serving.
  */
-import type { ActorRef, SimulationCluster } from '@starling/actors';
+import { type ActorRef, type SimulationCluster, startCluster } from '@starling/actors';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRing, DEFAULT_PARTITION_COUNT, divergence, dumpStore, dumpStores, KvClient, type StorageDump, type StorageRequest, storageRef } from '../src/index.ts';
+import { createRing, DEFAULT_PARTITION_COUNT, divergence, dumpStore, dumpStores, KvClient, type StorageDump, type StorageRequest, storageRef, storeKey, partitionOf, useReplication } from '../src/index.ts';
 import { cluster5, primaries } from './support/cluster.ts';
 
 let cluster: SimulationCluster | undefined;
@@ -51,6 +51,26 @@ describe('reading the store from the host', () => {
     await c.until(kv.put(hinted, 'v', { node: primaries(c, hinted).find((n) => n !== p3)!, fallbackAfterMs: 50 }));
     await c.runFor(200);
     expect(divergence(await c.until(dumpStores(c, c.nodes, DEFAULT_PARTITION_COUNT)), ring, 3).hints).toBeGreaterThan(0);
+  });
+
+  it('splits a page that does not fit one message, and says which partition alone does not', async () => {
+    const c = (cluster = await startCluster({ runtime: 'simulation', seed: 24, nodes: 3, maxMessageBytes: 64 * 1024, plugins: [useReplication({ antiEntropy: false })] }));
+    const kv = new KvClient(c);
+    for (let i = 0; i < 60; i++) await c.until(kv.put(`big${i}`, 'x'.repeat(4_000)));
+    const whole = await c.until(c.ask<StorageRequest, StorageDump>(storageRef('n1'), (replyTo: ActorRef<StorageDump>) => ({ type: 'st-dump', replyTo }), { timeoutMs: 1_000 }));
+    expect(whole.isTooLarge).toBe(true);
+    const paged = await c.until(dumpStore(c, 'n1', DEFAULT_PARTITION_COUNT, { partitionsPerAsk: DEFAULT_PARTITION_COUNT }));
+    // N = 3 on 3 nodes: every node holds every key.
+    expect(Object.keys(paged.keys).length).toBe(60);
+    // Three 30 KB values in one partition: that partition alone outgrows a message.
+    const ring = ringOf(c);
+    const target = partitionOf(ring, storeKey(undefined, 'crowd0'));
+    const crowd = Array.from({ length: 20_000 }, (_, i) => `crowd${i}`).filter((k) => partitionOf(ring, storeKey(undefined, k)) === target).slice(0, 3);
+    expect(crowd).toHaveLength(3);
+    for (const k of crowd) await c.until(kv.put(k, 'y'.repeat(30_000)));
+    await expect(c.until(dumpStore(c, 'n1', DEFAULT_PARTITION_COUNT))).rejects.toThrow(`partition ${target} of n1 does not fit one message`);
+    // The node kept serving through all of it.
+    expect((await c.until(kv.get('big7'))).values).toHaveLength(1);
   });
 
   it('refuses a dump with malformed partitions and goes on serving', async () => {
