@@ -53,7 +53,9 @@ export function validateMix(mix: Mix): void {
   if (Math.abs(sum - 1) > 1e-9) throw new RangeError(`the shares must sum to 1, got ${sum}`);
 }
 
-/** Gets answered at once, by their first key, the readback issues at a time. */
+const pct = (share: number): string => `${Math.round(share * 1000) / 10}`;
+
+/** Gets the readback keeps in flight at once. */
 const READBACK_IN_FLIGHT = 16;
 
 export function kvWorkload(o: KvWorkloadOptions): Workload {
@@ -63,7 +65,7 @@ export function kvWorkload(o: KvWorkloadOptions): Workload {
   const choose = keyChooser(o.keys, o.distribution);
   return {
     name: 'kv',
-    description: `store: ${o.keys} keys (${o.distribution.kind}), get/put/delete ${o.mix.get}/${o.mix.put}/${o.mix.delete}, ${o.valueBytes}-byte values`,
+    description: `store: ${o.keys} keys (${o.distribution.kind === 'zipfian' ? `zipfian ${o.distribution.theta}` : 'uniform'}), get/put/delete ${pct(o.mix.get)}/${pct(o.mix.put)}/${pct(o.mix.delete)} %, ${o.valueBytes}-byte values`,
     start: ({ cluster }) => new KvRun(cluster, o, choose),
   };
 }
