@@ -254,21 +254,29 @@ function startWrite(state: CoordinatorState, ctx: ActorContext<CoordinatorMessag
   const targets = [...place.targets];
   const spares = [...place.spares];
   let self = targets.findIndex((t) => t.node === ctx.nodeName);
+  /** The primary this node stands in for while that primary is a target too: one slot for both. */
+  let standsFor: string | undefined;
   if (self < 0) {
     // Coordinating as a fallback this view did not pick: take the first hinted slot, or hold a
-    // hint for the first primary. Either way the version reaches a primary in the end.
+    // hint for a primary (the first down, else the first suspected). Either way the version
+    // reaches a primary in the end.
     const slot = targets.findIndex((t) => t.hintFor !== undefined);
     if (slot >= 0) {
       spares.unshift(targets[slot]!.node);
       targets[slot] = { node: ctx.nodeName, hintFor: targets[slot]!.hintFor! };
-    } else targets.push({ node: ctx.nodeName, hintFor: place.primaries.find(down) ?? place.primaries[0]! });
+    } else {
+      const primary = place.primaries.find(down) ?? place.primaries.find((n) => state.reachability.isSuspect(n)) ?? place.primaries[0]!;
+      targets.push({ node: ctx.nodeName, hintFor: primary });
+      if (targets.some((t) => t.node === primary)) standsFor = primary;
+    }
     self = targets.findIndex((t) => t.node === ctx.nodeName);
   }
   const own = targets.splice(self, 1)[0]!;
   targets.unshift(own);
   // During a ring change, one more acknowledgement per pending replica (transfer-plan.ts).
   const w = s.w + place.pending.length;
-  if (targets.length < w) {
+  const slots = standsFor === undefined ? targets.length : targets.length - 1;
+  if (slots < w) {
     // Nothing stored yet: the write certainly did not happen.
     return ctx.tell(msg.replyTo, fail('QUORUM_NOT_MET', `only ${targets.length} replicas are reachable (sloppy quorum ${s.sloppy ? 'on' : 'off'}), W is ${w}`, 'failed', targets.map((t) => t.node)));
   }
@@ -284,10 +292,7 @@ function startWrite(state: CoordinatorState, ctx: ActorContext<CoordinatorMessag
     storeKey: key,
     targets,
     spares: spares.filter((n) => n !== ctx.nodeName),
-    quorum: new WriteQuorum(
-      targets.map((t) => t.node),
-      w,
-    ),
+    quorum: writeQuorum(targets, w, ctx.nodeName, standsFor),
     sloppy: s.sloppy,
     fallbackAfterMs: fallbackDelayMs(s),
     isAnswered: false,
@@ -361,9 +366,26 @@ function onWriteFallback(state: CoordinatorState, ctx: ActorContext<CoordinatorM
   if (p.isAnswered) finish(state, ctx, reqId);
 }
 
-/** Sends the version to a spare for each of `late` (while spares last), as a hint naming the replica it stands in for. */
-function giveFallbacks(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingPut, late: readonly PendingPut['targets'][number][]): void {
+/** A write's quorum over its targets; the coordinator standing in for a primary that is also a target shares its slot. */
+function writeQuorum(targets: readonly ReplicaTarget[], w: number, self: string, standsFor: string | undefined): WriteQuorum {
+  const quorum = new WriteQuorum(
+    targets.filter((t) => standsFor === undefined || t.node !== self).map((t) => t.node),
+    w,
+  );
+  if (standsFor !== undefined) quorum.addTarget(self, standsFor);
+  return quorum;
+}
+
+/**
+ * Sends the version to a spare for each of `late` (while spares last), as a hint naming the
+ * replica it stands in for. One stand-in per replica slot: a replica that has one already (given
+ * at once for a suspicion, or the coordinator itself) gets no second, which would leave another
+ * silent replica without one and count one slot twice.
+ */
+function giveFallbacks(state: CoordinatorState, ctx: ActorContext<CoordinatorMessage>, reqId: string, p: PendingPut, late: readonly ReplicaTarget[]): void {
   for (const t of late) {
+    const slot = t.hintFor ?? t.node;
+    if (p.targets.some((f) => f !== t && f.hintFor === slot)) continue;
     const spare = p.spares.shift();
     if (spare === undefined) break;
     const fallback = { node: spare, hintFor: t.hintFor ?? t.node };

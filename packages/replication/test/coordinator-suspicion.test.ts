@@ -10,7 +10,7 @@ import { type SimulationCluster } from '@starling/actors';
 import type { MemberInfo, MembershipSnapshot } from '@starling/gossip';
 import { afterEach, describe, expect, it } from 'vitest';
 import { coordinatorRef, KvClient, KvError } from '../src/index.ts';
-import { cluster5, order } from './support/cluster.ts';
+import { cluster5, dump, order } from './support/cluster.ts';
 
 let cluster: SimulationCluster | undefined;
 afterEach(async () => {
@@ -34,7 +34,7 @@ function suspicion(c: SimulationCluster, node: string, suspects: readonly string
 }
 
 /** A put's outcome and its time in virtual ms. */
-async function timedPut(c: SimulationCluster, via: string, key: string, opts: { fallbackAfterMs?: number } = {}): Promise<{ outcome: string; ms: number; replicas: readonly string[] }> {
+async function timedPut(c: SimulationCluster, via: string, key: string, opts: { fallbackAfterMs?: number; w?: number } = {}): Promise<{ outcome: string; ms: number; replicas: readonly string[] }> {
   const kv = new KvClient(c, { graceMs: 500 });
   const t0 = c.now();
   try {
@@ -90,4 +90,34 @@ describe('the coordinator and suspected nodes', () => {
       else expect(r.ms).toBeGreaterThanOrEqual(fallbackAfterMs);
     });
   }
+
+  // Review findings: one stand-in per replica slot, and W counts slots, not nodes.
+  it('a suspected replica with a stand-in gets no second one when the fallback timer fires: the other silent replica does', async () => {
+    const c = (cluster = await cluster5(14));
+    const key = 'two-silent';
+    const [p1, p2, p3] = order(c, key) as [string, string, string];
+    await c.network.partition({ shape: 'groups', groups: [[p2], [p3], c.nodes.filter((n) => n !== p2 && n !== p3)] });
+    suspicion(c, p1, [p2]);
+    const r = await timedPut(c, p1, key, { fallbackAfterMs: 200, w: 3 });
+    expect(r.outcome).toBe('ok');
+    const holders: string[] = [];
+    for (const node of c.nodes) holders.push(...((await dump(c, node)).hints[`default/${key}`] ?? []));
+    expect(holders.sort()).toEqual([p2, p3].sort());
+  });
+
+  it('a coordinator standing in for a suspected primary shares its slot: W is met by distinct replicas', async () => {
+    const c = (cluster = await cluster5(15));
+    const key = 'stand-in';
+    const [p1, p2, p3, via] = order(c, key) as [string, string, string, string];
+    await c.network.partition({ shape: 'groups', groups: [[p2, p3], c.nodes.filter((n) => n !== p2 && n !== p3)] });
+    suspicion(c, via, [p1, p2, p3]);
+    const r = await timedPut(c, via, key, { w: 2 });
+    expect(r.outcome).toBe('ok');
+    // Two distinct slots: p1's (this node holds a hint for it; p1 itself may answer too) and a
+    // stand-in for p2, not two hints for p1 counted as two replicas.
+    const owners = new Set<string>();
+    for (const node of c.nodes) for (const o of (await dump(c, node)).hints[`default/${key}`] ?? []) owners.add(o);
+    expect(owners.has(p1)).toBe(true);
+    expect(owners.has(p2) || owners.has(p3)).toBe(true);
+  });
 });
