@@ -6,6 +6,7 @@
  */
 import type { AnyActorDef, AskOptions, ReachabilityReport, SpawnOptions, Terminated } from './actor.ts';
 import { Cell } from './cell.ts';
+import { HOST_NODE } from './config.ts';
 import { Context } from './context.ts';
 import type { Disk } from './disk.ts';
 import type { Envelope } from './envelope.ts';
@@ -81,7 +82,7 @@ export interface SystemCounters {
   restarts: number;
   deadLetters: Record<DeadLetterReason, number>;
   /**
-   * Messages this node's actors sent to other nodes, by the message's `type` field (`(untyped)`
+   * Messages this node's actors sent to other nodes (not to the host), by the message's `type` field (`(untyped)`
    * for a message without a string one). At most {@link MAX_COUNTED_TYPES} names are kept; the
    * rest are counted under `(other)`, so a peer inventing names cannot grow the table.
    */
@@ -341,7 +342,8 @@ export class ActorSystem {
       ? { kind: 'user', to: plainRef(ref), msg, askReplyTo: meta.askReplyTo }
       : { kind: 'user', to: plainRef(ref), msg };
     this.host.send(ref.node, env, isSystemPath(ref.path) || (from !== undefined && isSystemPath(from.path)));
-    this.countSent(msg);
+    // Traffic between nodes: replies to the host's asks (clients, tools reading counters) are not.
+    if (ref.node !== HOST_NODE) this.countSent(msg);
   }
 
   private countSent(msg: unknown): void {
