@@ -57,6 +57,12 @@ export interface CheckInput {
    * that a delete saw; a put no delete saw still is.
    */
   readonly collectsTombstones?: boolean;
+  /**
+   * How a stored value is spelled in the history, when the client recorded values that way
+   * (`KvClientOptions.recordValue`): applied to every final value before it is matched to a put.
+   * Default: the value itself.
+   */
+  readonly valueKey?: (value: string) => string;
 }
 
 /** The anomalies the checker knows, each described in this module's overview. */
@@ -213,7 +219,11 @@ function checkKey(key: string, ops: readonly HistoryEntry[], putsByValue: Readon
   }
   const known = join(merged);
   const finals: FinalVersion[] = [];
-  for (const v of versions(merged)) if (v.dot !== undefined) finals.push({ value: asText(v.value), dot: v.dot });
+  const spell = (v: string | null): string | null => {
+    const text = asText(v);
+    return text === null || input.valueKey === undefined ? text : input.valueKey(text);
+  };
+  for (const v of versions(merged)) if (v.dot !== undefined) finals.push({ value: spell(v.value), dot: v.dot });
   out.finalVersions += finals.length;
   out.maxSiblings = Math.max(out.maxSiblings, finals.length);
   for (const f of finals) if (f.value !== null) out.visibleValues.add(f.value);

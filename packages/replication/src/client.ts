@@ -44,6 +44,13 @@ export interface KvClientOptions {
    * it. Default false.
    */
   readonly session?: boolean;
+  /**
+   * How a value is written into the history (a put's value, a get's results). Default: the string
+   * itself, or its JSON. A load that writes large values can record a short unique part instead
+   * and give the checker the same mapping (`CheckInput.valueKey`), so the history's memory does
+   * not grow with the values' size.
+   */
+  readonly recordValue?: (value: unknown) => string;
 }
 
 /** A node's counts: its coordinator's and its storage's. */
@@ -116,7 +123,7 @@ export class KvClient {
     this.complete(id, {
       outcome: 'ok',
       atMs: this.cluster.now(),
-      result: { kind: 'get', values: reply.values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))), isDeleted: reply.isDeleted, context: reply.context },
+      result: { kind: 'get', values: reply.values.map((v) => this.spell(v)), isDeleted: reply.isDeleted, context: reply.context },
     });
     this.remember(sk, reply.context);
     return reply;
@@ -146,7 +153,7 @@ export class KvClient {
       kind,
       key: storeKey(options.bucket, key),
       ...this.sessionMark(),
-      ...(kind === 'put' ? { value: typeof value === 'string' ? value : JSON.stringify(value) } : {}),
+      ...(kind === 'put' ? { value: this.spell(value) } : {}),
       ...(options.context !== undefined ? { context: options.context } : {}),
       atMs: this.cluster.now(),
     });
@@ -172,6 +179,12 @@ export class KvClient {
     this.complete(id, { outcome: 'ok', atMs: this.cluster.now(), result: { kind, context: reply.context, dot: reply.dot, replicas: reply.replicas } });
     this.remember(storeKey(options.bucket, key), reply.context);
     return reply;
+  }
+
+  /** A value as the history spells it. */
+  private spell(value: unknown): string {
+    if (this.options.recordValue !== undefined) return this.options.recordValue(value);
+    return typeof value === 'string' ? value : JSON.stringify(value);
   }
 
   private pick(options: ClientOptions): string {

@@ -80,7 +80,7 @@ export function finalStateOf(dumps: Readonly<Record<string, StorageDump>>): Fina
 export interface Divergence {
   /** Keys some node holds. */
   readonly keys: number;
-  /** Keys whose primaries do not all hold the same versions (a primary missing the key included). */
+  /** Keys whose primaries do not all hold the same versions (a primary missing the key included, or a key only nodes off its replicas hold). */
   readonly divergentKeys: number;
   /** Hints held, over all nodes: data not yet at the replica it belongs to. */
   readonly hints: number;
@@ -89,9 +89,9 @@ export interface Divergence {
 }
 
 /**
- * Compares the replicas of every key: converged when each key's `n` primaries under `ring`
- * (its owners; a change in progress is not considered) hold equal version sets and no node holds
- * a hint. Nodes missing from `dumps` count as holding nothing. Pure.
+ * Compares the replicas of every key some node holds: converged when each key's `n` primaries
+ * under `ring` (its owners; a change in progress is not considered) all hold it, in equal version
+ * sets, and no node holds a hint. Nodes missing from `dumps` count as holding nothing. Pure.
  */
 export function divergence(dumps: Readonly<Record<string, StorageDump>>, ring: Ring, n: number): Divergence {
   const all = new Set<string>();
@@ -105,7 +105,8 @@ export function divergence(dumps: Readonly<Record<string, StorageDump>>, ring: R
   for (const key of all) {
     const primaries = preferenceList(ring, partitionOf(ring, key), n);
     const seen = new Set(primaries.map((node) => canonical(dumps[node]?.keys[key])));
-    if (seen.size > 1) {
+    // Every primary agreeing that it has nothing, while another node holds the key, is not agreement.
+    if (seen.size > 1 || seen.has('-')) {
       divergentKeys++;
       example ??= key;
     }

@@ -6,7 +6,7 @@
  */
 import { type ActorRef, type SimulationCluster, startCluster } from '@starling/actors';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRing, DEFAULT_PARTITION_COUNT, divergence, dumpStore, dumpStores, KvClient, type StorageDump, type StorageRequest, storageRef, storeKey, partitionOf, useReplication } from '../src/index.ts';
+import { createRing, DEFAULT_PARTITION_COUNT, divergence, dumpStore, dumpStores, KvClient, type StorageDump, type StorageRequest, storageRef, storeKey, partitionOf, preferenceList, useReplication } from '../src/index.ts';
 import { cluster5, primaries } from './support/cluster.ts';
 
 let cluster: SimulationCluster | undefined;
@@ -73,12 +73,25 @@ describe('reading the store from the host', () => {
     expect((await c.until(kv.get('big7'))).values).toHaveLength(1);
   });
 
+  it('divergence: a key only a node off its replicas holds is not converged', () => {
+    const ring = createRing(['n1', 'n2', 'n3', 'n4', 'n5'].map((node) => ({ node, weight: 1 })));
+    const key = 'default/stray';
+    const replicas = preferenceList(ring, partitionOf(ring, key), 3);
+    const off = ring.members.map((m) => m.node).find((n) => !replicas.includes(n))!;
+    const clock = { entries: [{ id: 'x', counter: 1, values: ['v'] }], anonymous: [] };
+    const dumpOf = (node: string, keys: Record<string, typeof clock>): StorageDump => ({ type: 'st-dump', node, replicaId: node, keys, hints: {} });
+    expect(divergence({ [off]: dumpOf(off, { [key]: clock }) }, ring, 3)).toMatchObject({ keys: 1, divergentKeys: 1 });
+    const all = Object.fromEntries(replicas.map((n) => [n, dumpOf(n, { [key]: clock })]));
+    expect(divergence(all, ring, 3)).toMatchObject({ keys: 1, divergentKeys: 0 });
+  });
+
   it('refuses a dump with malformed partitions and goes on serving', async () => {
     const c = (cluster = await cluster5(23));
     for (const partitions of ['all', [-1], [1.5], Array.from({ length: 70_000 }, () => 0)]) {
-      c.tell(storageRef('n1') as ActorRef<unknown>, { type: 'st-dump', partitions, replyTo: storageRef('n2') });
+      // No answer: a malformed request is dropped (and counted), never half-served.
+      const asked = c.ask<unknown, StorageDump>(storageRef('n1') as ActorRef<unknown>, (replyTo) => ({ type: 'st-dump', partitions, replyTo }), { timeoutMs: 200 });
+      await expect(c.until(asked)).rejects.toMatchObject({ code: 'ASK_TIMEOUT' });
     }
-    await c.runFor(50);
     const kv = new KvClient(c);
     await c.until(kv.put('after', 'v', { node: 'n1' }));
     const page = await c.until(dumpStore(c, 'n1', DEFAULT_PARTITION_COUNT));
