@@ -13,7 +13,7 @@ import type { Workload } from './load/workload.ts';
 import { DEFAULT_LOAD_MS, pluginsOf, randomSchedule, runLoadCommand, workloadOf } from './load.ts';
 import type { ProgressSink } from './run/progress.ts';
 import { formatReport, type Report } from './run/report.ts';
-import { DEFAULT_SCENARIO, runScenario } from './scenario.ts';
+import { DEFAULT_SCENARIO, DEFAULT_SETTLE_MS, runScenario } from './scenario.ts';
 
 const SCENARIO_USAGE = `usage: pnpm demo [--runtime threads|simulation|local] [--nodes 5] [--duration 40] [--seed 1] [--json]
 
@@ -35,7 +35,7 @@ const LOAD_USAGE = `usage: pnpm demo load [options]
   --value-size 100                     bytes per value
   --schedule FILE                      a fault schedule (JSON, the simulation's format)
   --faults random                      a random schedule from the seed instead
-  --settle 30                          seconds allowed for convergence after the heal
+  --settle 120                         seconds allowed for convergence after the heal (it goes on once converged)
   --plugin FILE                        a module exporting your plugin(s), loaded on every node (repeatable)
   --workload FILE                      a module exporting your workload (instead of the store's)
   --without-store                      do not run the store (for a workload that does not use it)
@@ -53,7 +53,7 @@ function int(name: string, raw: string | undefined, min: number, max: number): n
 function seconds(name: string, raw: string | undefined, maxS: number): number | undefined {
   if (raw === undefined) return undefined;
   const v = Number(raw);
-  if (!Number.isFinite(v) || v <= 0 || v > maxS) throw new UsageError(`--${name} must be a number of seconds in (0, ${maxS}], got ${raw}`);
+  if (!Number.isFinite(v) || v < 0.001 || v > maxS) throw new UsageError(`--${name} must be a number of seconds from 0.001 to ${maxS}, got ${raw}`);
   return Math.round(v * 1000);
 }
 
@@ -70,7 +70,7 @@ function mixOf(raw: string): Mix {
   }
   const [g, p, d] = parts as [number, number, number];
   const sum = g + p + d;
-  return { get: g / sum, put: p / sum, delete: 1 - g / sum - p / sum };
+  return { get: g / sum, put: p / sum, delete: d / sum };
 }
 
 function distributionOf(dist: string, theta: string | undefined): KeyDistribution {
@@ -139,7 +139,7 @@ async function load(args: string[]): Promise<void> {
       'value-size': { type: 'string', default: '100' },
       schedule: { type: 'string' },
       faults: { type: 'string' },
-      settle: { type: 'string', default: '30' },
+      settle: { type: 'string', default: String(DEFAULT_SETTLE_MS / 1000) },
       plugin: { type: 'string', multiple: true },
       workload: { type: 'string' },
       'without-store': { type: 'boolean', default: false },

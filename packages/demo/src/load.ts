@@ -50,7 +50,7 @@ export interface LoadOptions {
 export const DEFAULT_LOAD_MS = 20_000;
 
 export async function runLoadCommand(o: LoadOptions): Promise<Report> {
-  validateShape(o);
+  validateShape({ ...o, store: o.store ?? true });
   validateMix(o.mix);
   const durationMs = o.durationMs ?? (o.ops === undefined ? DEFAULT_LOAD_MS : undefined);
   const steps: Step[] = (o.schedule?.faults ?? []).map((f) => ({ atMs: f.atMs, phase: describeFault(f.fault), fault: f.fault }));

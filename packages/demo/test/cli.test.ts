@@ -51,6 +51,8 @@ describe('pnpm demo, as a command', () => {
       [['load', '--schedule', badSchedule], /unknown node 'n9'/],
       [['load', '--workload', 'packages/demo/test/fixtures/no-workload.ts'], /exports no workload/],
       [['load', '--faults', 'sometimes'], /--faults takes 'random'/],
+      [['--duration', '0.0001'], /--duration must be a number of seconds from 0.001/],
+      [['load', '--value-size', '0'], /--value-size must be an integer from 1/],
     ];
     const results = await Promise.all(cases.map(([args]) => demo(args)));
     results.forEach((r, i) => {
@@ -58,6 +60,12 @@ describe('pnpm demo, as a command', () => {
       expect(r.stderr).toMatch(cases[i]![1]);
       expect(r.stderr).toContain('--help');
     });
+  });
+
+  it('takes shares that do not divide evenly (2:9:0)', async () => {
+    const r = await demo(['load', '--runtime', 'simulation', '--mix', '2:9:0', '--ops', '50', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as Report).kinds.delete).toBeUndefined();
   });
 
   it('prints usage for --help', async () => {

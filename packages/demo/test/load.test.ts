@@ -7,6 +7,7 @@
 import { generateSchedule } from '@starling/actors';
 import { describe, expect, it } from 'vitest';
 import { formatReport, type LoadOptions, pluginsOf, runLoadCommand, workloadOf } from '../src/index.ts';
+import { returnsNothing, throwsInCheck, throwsInNext } from './fixtures/broken-workloads.ts';
 import { expectConsistent } from './support/report.ts';
 
 const BASE: LoadOptions = {
@@ -66,6 +67,24 @@ describe('the load generator', () => {
     expect(r.ok).toBe(false);
     expect(r.checks.find((c) => !c.ok)?.name).toBe('an invariant of the fixture');
     expect(formatReport(r)).toContain('1 check(s) FAILED');
+  });
+
+  it("stops a workload whose next() throws or returns no operation, and reports why instead of crashing", async () => {
+    for (const [workload, message] of [
+      [throwsInNext, 'next() broke on call 50'],
+      [returnsNothing, 'next() must return { kind: string, run: () => Promise<void> }'],
+    ] as const) {
+      const r = await runLoadCommand({ ...BASE, runtime: 'local', durationMs: 2_000, store: false, workload });
+      expect(r.ok).toBe(false);
+      const failed = r.checks.filter((c) => !c.ok);
+      expect(failed.find((c) => c.name === `${workload.name}: next() gave an operation`)?.detail).toContain(message);
+      expectConsistent(r);
+    }
+  });
+
+  it('reports a check that throws as a failed check', async () => {
+    const r = await runLoadCommand({ ...BASE, runtime: 'local', ops: 20, store: false, workload: throwsInCheck });
+    expect(r.checks.find((c) => !c.ok)).toMatchObject({ name: 'throws-in-check: checks ran', detail: 'the check threw: the check could not read the cluster' });
   });
 
   it('refuses bad settings with typed errors, before starting anything', async () => {

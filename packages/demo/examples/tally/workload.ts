@@ -1,25 +1,31 @@
 /**
  * The workload that load-tests the tally (plugin.ts): increments and reads at nodes drawn at
- * random, and afterwards one check, that every node converged on a total that counts every
- * acknowledged increment and nothing that never happened.
+ * random, and afterwards two checks: every node converged on one total, and that total counts
+ * every acknowledged increment and nothing that never happened (increments of unknown outcome
+ * may or may not count).
  *
  *   pnpm demo load --without-store --plugin packages/demo/examples/tally/plugin.ts \
  *     --workload packages/demo/examples/tally/workload.ts --faults random --duration 20
  */
 import { type ActorRef, AskTimeoutError, type Cluster, selectActor } from '@starling/actors';
 import type { Check, Workload, WorkloadRun } from '../../src/index.ts';
-import { TALLY_PATH, type TallyMsg, type TallyValue } from './plugin.ts';
+import { TALLY_PATH, type TallyMsg, type TallyReply } from './plugin.ts';
 
 const ASK_MS = 1_000;
 /** How long the check waits for every node to agree, in ms of the runtime's clock. */
 const AGREE_WITHIN_MS = 10_000;
 
-function ask(cluster: Cluster, node: string, make: (replyTo: ActorRef<TallyValue>) => TallyMsg): Promise<TallyValue> {
-  return cluster.ask<TallyMsg, TallyValue>(selectActor(node, TALLY_PATH), make, { timeoutMs: ASK_MS }).catch((err: unknown) => {
-    // An increment that timed out may have been counted: its outcome is unknown, not failed.
+/** Asks a node's tally; an increment no peer confirmed, or a timeout, is of unknown outcome (it may have counted). */
+async function ask(cluster: Cluster, node: string, make: (replyTo: ActorRef<TallyReply>) => TallyMsg): Promise<number> {
+  let reply: TallyReply;
+  try {
+    reply = await cluster.ask<TallyMsg, TallyReply>(selectActor(node, TALLY_PATH), make, { timeoutMs: ASK_MS });
+  } catch (err) {
     if (err instanceof AskTimeoutError) throw Object.assign(new Error(err.message), { code: err.code, outcome: 'unknown' });
     throw err;
-  });
+  }
+  if (reply.type === 'tally-uncopied') throw Object.assign(new Error(`${node} counted it but no peer confirmed a copy`), { code: 'UNCOPIED', outcome: 'unknown' });
+  return reply.total;
 }
 
 class TallyRun implements WorkloadRun {
@@ -58,7 +64,7 @@ class TallyRun implements WorkloadRun {
     while (!agreed && c.now() <= deadline) {
       // Under `until`: in simulation the host's asks need the clock to run.
       const read = c.nodes.map((n) => ask(c, n, (replyTo) => ({ type: 'read', replyTo })).catch(() => undefined));
-      totals = (await c.until(Promise.all(read))).map((v) => v?.total ?? -1);
+      totals = (await c.until(Promise.all(read))).map((v) => v ?? -1);
       agreed = totals.every((t) => t === totals[0] && t >= 0);
       if (!agreed) await c.runFor(100);
     }

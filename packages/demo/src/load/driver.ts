@@ -8,7 +8,7 @@
  */
 import type { Cluster, Random } from '@starling/actors';
 import { Latency, type LatencySummary } from './latency.ts';
-import type { WorkloadRun } from './workload.ts';
+import type { Operation, WorkloadRun } from './workload.ts';
 
 /** Outcomes and latencies of one kind of operation. */
 export interface KindStats {
@@ -48,6 +48,8 @@ export interface DriveOptions {
 
 /** Operations finished at one instant of the clock after which the driver stops: the load is not moving time. */
 export const MAX_OPS_PER_INSTANT = 100_000;
+/** Launches between two yields to the event loop on a real clock. */
+const LAUNCHES_PER_YIELD = 1_000;
 
 function newKind(): KindStats {
   return { ok: 0, failed: 0, unknown: 0, errors: new Map(), latency: new Latency() };
@@ -71,8 +73,11 @@ export class LoadDriver {
    * network (a host's ask answered at once) takes no virtual time, so no deadline would come.
    */
   clockStalled = false;
+  /** What `next()` threw (or the malformed operation it returned): a workload's bug stops the load. */
+  workloadError: Error | undefined;
   private instantMs = Number.NaN;
   private opsThisInstant = 0;
+  private launchesSinceYield = 0;
   private stopped = false;
   private outstanding = 0;
   private finish: (() => void) | undefined;
@@ -124,18 +129,30 @@ export class LoadDriver {
 
   private launch(): void {
     const phase = this.phases[this.phases.length - 1]!;
+    let op: Operation;
+    try {
+      op = this.run.next(this.options.random);
+      if (typeof op !== 'object' || op === null || typeof op.kind !== 'string' || typeof op.run !== 'function') {
+        throw new TypeError(`next() must return { kind: string, run: () => Promise<void> }, got ${String(op)}`);
+      }
+    } catch (err) {
+      this.workloadError = err instanceof Error ? err : new Error(String(err));
+      this.stopped = true;
+      this.settleIfIdle();
+      return;
+    }
     this.launched++;
     this.outstanding++;
-    const op = this.run.next(this.options.random);
+    const kind = op.kind;
     const startMs = this.cluster.now();
     const stats = (): KindStats => {
-      let s = phase.kinds.get(op.kind);
-      if (s === undefined) phase.kinds.set(op.kind, (s = newKind()));
+      let s = phase.kinds.get(kind);
+      if (s === undefined) phase.kinds.set(kind, (s = newKind()));
       return s;
     };
     let running: Promise<void>;
     try {
-      running = op.run();
+      running = Promise.resolve(op.run());
     } catch (err) {
       running = Promise.reject(err);
     }
@@ -167,11 +184,16 @@ export class LoadDriver {
           }
         } else {
           this.instantMs = now;
-          this.opsThisInstant = 0;
+          this.opsThisInstant = 1;
         }
         this.options.onOperation?.();
-        if (this.more()) this.launch();
-        else this.settleIfIdle();
+        if (!this.more()) this.settleIfIdle();
+        else if (this.cluster.runtime !== 'simulation' && ++this.launchesSinceYield >= LAUNCHES_PER_YIELD) {
+          // Operations that fail at once (a node known down) chain launches in microtasks: break
+          // the chain now and then so timers and I/O (the runner's, the nodes') get their turn.
+          this.launchesSinceYield = 0;
+          setImmediate(() => (this.more() ? this.launch() : this.settleIfIdle()));
+        } else this.launch();
       });
   }
 

@@ -31,6 +31,8 @@ export interface WorkloadEnv {
   readonly cluster: Cluster;
   /** The run's seed: a workload that draws anything of its own should derive it from this. */
   readonly seed: number;
+  /** Nodes restarted empty so far, and when (in threads every restart is): a durability check may excuse what they alone held. */
+  readonly wipes: () => readonly { readonly node: string; readonly atMs: number }[];
 }
 
 /** A started workload. */

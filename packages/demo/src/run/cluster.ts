@@ -33,11 +33,13 @@ const SIMULATED_LATENCY = { kind: 'uniform', minMs: 1, maxMs: 5 } as const;
 export const MAX_DEMO_NODES = 16;
 
 /** Checks a cluster shape; throws `INVALID_CONFIG` naming the first problem. */
-export function validateShape(o: Pick<DemoClusterOptions, 'nodes' | 'n' | 'r' | 'w'>): void {
+export function validateShape(o: Pick<DemoClusterOptions, 'nodes' | 'n' | 'r' | 'w' | 'store'>): void {
   const bad = (msg: string): never => {
     throw new InvalidArgumentError('INVALID_CONFIG', msg);
   };
   if (!Number.isSafeInteger(o.nodes) || o.nodes < 1 || o.nodes > MAX_DEMO_NODES) bad(`nodes must be an integer from 1 to ${MAX_DEMO_NODES}, got ${o.nodes}`);
+  // N, R and W are the store's: without it they mean nothing.
+  if (o.store === false) return;
   if (!Number.isSafeInteger(o.n) || o.n < 1 || o.n > o.nodes) bad(`n must be an integer from 1 to the node count (${o.nodes}), got ${o.n}`);
   if (!Number.isSafeInteger(o.r) || o.r < 1 || o.r > o.n) bad(`r must be an integer from 1 to n (${o.n}), got ${o.r}`);
   if (!Number.isSafeInteger(o.w) || o.w < 1 || o.w > o.n) bad(`w must be an integer from 1 to n (${o.n}), got ${o.w}`);

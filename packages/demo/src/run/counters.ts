@@ -78,10 +78,11 @@ export class CounterSampler {
 
   /** The counters added up over every start sampled so far. */
   totals(): ClusterCounters {
-    const messagesByType: Record<string, number> = {};
+    // A map: message types are names peers chose (`constructor`, `__proto__`...), not keys of a plain object.
+    const byType = new Map<string, number>();
     const t = { actorRestarts: 0, deadLetters: 0, readRepairs: 0, sloppyWrites: 0, hintsStored: 0, hintsDelivered: 0, hintsExpired: 0, antiEntropyExchanges: 0, keysRepairedByAntiEntropy: 0, tombstonesCollected: 0 };
     for (const s of this.last.values()) {
-      for (const [type, n] of Object.entries(s.sentByType)) messagesByType[type] = (messagesByType[type] ?? 0) + n;
+      for (const [type, n] of Object.entries(s.sentByType)) byType.set(type, (byType.get(type) ?? 0) + n);
       t.actorRestarts += s.restarts;
       t.deadLetters += s.deadLetters;
       t.readRepairs += s.coordinator?.readRepairs ?? 0;
@@ -93,6 +94,7 @@ export class CounterSampler {
       t.keysRepairedByAntiEntropy += s.antiEntropy?.keysRepaired ?? 0;
       t.tombstonesCollected += s.antiEntropy?.tombstonesCollected ?? 0;
     }
-    return { messagesByType, ...t };
+    // Most first; fromEntries defines own properties, so any name is data.
+    return { messagesByType: Object.fromEntries([...byType].sort((a, b) => b[1] - a[1])), ...t };
   }
 }

@@ -6,7 +6,7 @@
 import { applyFault, type Cluster, createRandom, describeFault, type Fault } from '@starling/actors';
 import { divergence, dumpStores, RingAdmin, type Wipe } from '@starling/replication';
 import { countOps, type KindStats, LoadDriver, MAX_OPS_PER_INSTANT, overallLatency } from '../load/driver.ts';
-import type { Workload } from '../load/workload.ts';
+import type { Check, Workload } from '../load/workload.ts';
 import { aliveViews, type DemoClusterOptions, startDemoCluster } from './cluster.ts';
 import { CounterSampler } from './counters.ts';
 import { Progress, type ProgressSink } from './progress.ts';
@@ -49,6 +49,8 @@ export interface RunOptions {
 
 /** The longest load, in ms: a load without a duration stops here too (loads are bounded in time). */
 export const MAX_LOAD_MS = 600_000;
+/** Longest stretch of virtual time run at once while waiting for a step, in ms. */
+const STEP_MS = 100;
 /** Census polls while converging, in ms of the runtime's clock. */
 const CONVERGE_POLL_MS = 250;
 /** How long before a node fault its node's counters are read, in ms (what it counts in between is lost with it). */
@@ -68,7 +70,7 @@ export async function runLoad(o: RunOptions): Promise<Report> {
     const sampler = new CounterSampler(cluster, store);
     const wipes: Wipe[] = [];
     const workload = o.workload({ partitionCount, wipes: () => wipes });
-    const run = await cluster.until(Promise.resolve(workload.start({ cluster, seed: o.cluster.seed })));
+    const run = await cluster.until(Promise.resolve(workload.start({ cluster, seed: o.cluster.seed, wipes: () => wipes })));
     const t0 = cluster.now();
     const durationMs = o.durationMs ?? MAX_LOAD_MS;
     const faults: { atMs: number; fault: string }[] = [];
@@ -97,9 +99,11 @@ export async function runLoad(o: RunOptions): Promise<Report> {
     });
     const runTo = async (at: number): Promise<void> => {
       if (finished || cluster.now() >= at) return;
-      // A virtual clock stops exactly at `at` (runUntil would stop at the first event after it).
-      if (cluster.runtime === 'simulation') await cluster.runFor(at - cluster.now());
-      else await cluster.runUntil(() => finished || cluster.now() >= at, { timeoutMs: at - cluster.now() + 60_000 });
+      if (cluster.runtime === 'simulation') {
+        // A virtual clock stops exactly at `at` with runFor (runUntil stops at the first event
+        // after it); in steps, so a load that ends early is not run on to a later fault's time.
+        while (!finished && cluster.now() < at) await cluster.runFor(Math.min(STEP_MS, at - cluster.now()));
+      } else await cluster.runUntil(() => finished || cluster.now() >= at, { timeoutMs: at - cluster.now() + 60_000 });
     };
     for (const step of [...(o.steps ?? [])].sort((a, b) => a.atMs - b.atMs)) {
       const at = t0 + step.atMs;
@@ -112,14 +116,15 @@ export async function runLoad(o: RunOptions): Promise<Report> {
       }
       await runTo(at);
       if (finished) break;
-      if (step.fault !== undefined) {
-        faults.push({ atMs: cluster.now() - t0, fault: describeFault(step.fault) });
-        await applyStep(cluster, wipes, step.fault);
-      }
+      // The phase starts with its fault (applying one may take real time on threads: a worker starting).
       if (step.phase !== undefined) {
         phase = step.phase;
         driver.mark(phase);
         progress.note(`${((cluster.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${phase}`);
+      }
+      if (step.fault !== undefined) {
+        faults.push({ atMs: cluster.now() - t0, fault: describeFault(step.fault) });
+        await applyStep(cluster, wipes, step.fault);
       }
     }
     await cluster.until(driver.done, { timeoutMs: durationMs + 120_000 });
@@ -132,7 +137,13 @@ export async function runLoad(o: RunOptions): Promise<Report> {
     const convergence = await converge(cluster, { store, n: o.cluster.n, partitionCount, settleMs: o.settleMs, healAt });
     await cluster.until(sampler.sample());
     progress.note(`checking...`);
-    const workloadChecks = run.check ? await run.check() : [];
+    let workloadChecks: readonly Check[] = [];
+    try {
+      workloadChecks = run.check ? await run.check() : [];
+    } catch (err) {
+      // A check that cannot run is a failed check, reported with the rest.
+      workloadChecks = [{ name: `${workload.name}: checks ran`, ok: false, detail: `the check threw: ${err instanceof Error ? err.message : String(err)}` }];
+    }
     // The readback's own read repairs count too.
     await cluster.until(sampler.sample());
 
@@ -141,6 +152,9 @@ export async function runLoad(o: RunOptions): Promise<Report> {
     const { messagesByType, ...counters } = sampler.totals();
     const checks = [
       { name: 'the load ran', ok: ops.ok > 0, detail: `${ops.ok} operations succeeded` },
+      ...(driver.workloadError !== undefined
+        ? [{ name: `${workload.name}: next() gave an operation`, ok: false, detail: `the load stopped: ${driver.workloadError.message}` }]
+        : []),
       ...(driver.clockStalled
         ? [
             {
@@ -191,7 +205,7 @@ export async function runLoad(o: RunOptions): Promise<Report> {
       }),
       faults,
       counters,
-      messagesByType: Object.fromEntries(Object.entries(messagesByType).sort((a, b) => b[1] - a[1])),
+      messagesByType,
       ...(store ? { convergence: { converged: convergence.storeMs !== null, storeMs: convergence.storeMs, membershipMs: convergence.membershipMs, keys: convergence.keys, budgetMs: o.settleMs } } : {}),
       figures: run.figures?.() ?? {},
       checks,
