@@ -11,6 +11,7 @@ import { DEFAULT_ZIPF_THETA, type KeyDistribution } from './load/keys.ts';
 import type { Mix } from './load/kv-workload.ts';
 import type { Workload } from './load/workload.ts';
 import { DEFAULT_LOAD_MS, pluginsOf, randomSchedule, runLoadCommand, workloadOf } from './load.ts';
+import { MAX_LOAD_OPS } from './run/run.ts';
 import type { ProgressSink } from './run/progress.ts';
 import { formatReport, type Report } from './run/report.ts';
 import { DEFAULT_SCENARIO, DEFAULT_SETTLE_MS, runScenario } from './scenario.ts';
@@ -42,6 +43,7 @@ const LOAD_USAGE = `usage: pnpm demo load [options]
   --seed 1  --json`;
 
 class UsageError extends Error {}
+
 
 function int(name: string, raw: string | undefined, min: number, max: number): number | undefined {
   if (raw === undefined) return undefined;
@@ -151,7 +153,7 @@ async function load(args: string[]): Promise<void> {
   if (values.help) return void process.stdout.write(`${LOAD_USAGE}\n`);
   const nodes = int('nodes', values.nodes, 1, 16)!;
   const seed = int('seed', values.seed, 0, 2 ** 31)!;
-  const ops = int('ops', values.ops, 1, 10_000_000);
+  const ops = int('ops', values.ops, 1, MAX_LOAD_OPS);
   const durationMs = seconds('duration', values.duration, 600);
   const names = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
   if (values.schedule !== undefined && values.faults !== undefined) throw new UsageError('give --schedule or --faults, not both');

@@ -13,4 +13,4 @@ export { type DemoClusterOptions, MAX_DEMO_NODES, startDemoCluster } from './run
 export { type ClusterCounters, CounterSampler } from './run/counters.ts';
 export { Progress, type ProgressSink } from './run/progress.ts';
 export { formatReport, type KindFigures, type OpCounts, type PhaseFigures, type Report } from './run/report.ts';
-export { MAX_LOAD_MS, runLoad, type RunOptions, type Step, type WorkloadSetup } from './run/run.ts';
+export { MAX_LOAD_MS, MAX_LOAD_OPS, runLoad, type RunOptions, type Step, type WorkloadSetup } from './run/run.ts';

@@ -62,7 +62,7 @@ export async function runLoadCommand(o: LoadOptions): Promise<Report> {
     workload:
       o.workload === undefined
         ? ({ partitionCount, wipes }) =>
-            kvWorkload({ keys: o.keys, distribution: o.distribution, mix: o.mix, valueBytes: o.valueBytes, clients: Math.max(1, Math.min(o.inFlight, 64)), partitionCount, wipes })
+            kvWorkload({ keys: o.keys, distribution: o.distribution, mix: o.mix, valueBytes: o.valueBytes, clients: Math.max(1, Math.min(o.inFlight, 64)), partitionCount, n: o.n, wipes })
         : () => o.workload!,
     inFlight: o.inFlight,
     ...(durationMs !== undefined ? { durationMs } : {}),

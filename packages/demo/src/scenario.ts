@@ -71,6 +71,7 @@ export async function runScenario(o: ScenarioOptions): Promise<Report> {
         valueBytes: 100,
         clients: 8,
         partitionCount,
+        n: 3,
         wipes,
       }),
     inFlight: 32,

@@ -40,6 +40,8 @@ export interface KvWorkloadOptions {
   readonly clients: number;
   /** The ring's partition count (dumps are read by partition). */
   readonly partitionCount: number;
+  /** Replicas per key: the readback reads all of them. */
+  readonly n: number;
   /** Each request's deadline, in ms. Default the client's (2 000). */
   readonly timeoutMs?: number;
   /** The run's restarts-empty so far (the checker excuses a write every acknowledging replica of which was wiped). */
@@ -173,7 +175,7 @@ class KvRun implements WorkloadRun {
       'gets that returned siblings': this.siblingsSeen,
       'operations checked (history checker)': this.checked,
       'acknowledged writes lost (history checker)': this.lostByChecker,
-      'keys read back (every key with an acknowledged write)': this.readBack,
+      'keys read back from all replicas (every key with an acknowledged write)': this.readBack,
       'acknowledged writes lost (read back)': this.lostByReadback,
     };
   }
@@ -252,7 +254,9 @@ class KvRun implements WorkloadRun {
         read++;
         let got;
         try {
-          got = await reader.get(key);
+          // Every replica answers (R = N): this asks whether the write survived, not whether a
+          // quorum overlaps it (with sloppy quorum it need not, until the replicas converge).
+          got = await reader.get(key, { r: this.o.n });
         } catch (err) {
           unreadable.push(`${key}: ${(err as Error).message}`);
           continue;

@@ -49,6 +49,8 @@ export interface RunOptions {
 
 /** The longest load, in ms: a load without a duration stops here too (loads are bounded in time). */
 export const MAX_LOAD_MS = 600_000;
+/** Most operations of one load: a load without a count stops here too (the store workload keeps about 1 KB of history an operation). */
+export const MAX_LOAD_OPS = 1_000_000;
 /** Longest stretch of virtual time run at once while waiting for a step, in ms. */
 const STEP_MS = 100;
 /** Census polls while converging, in ms of the runtime's clock. */
@@ -63,7 +65,7 @@ export async function runLoad(o: RunOptions): Promise<Report> {
   const progress = new Progress(o.progress);
   const store = o.cluster.store ?? true;
   if (o.durationMs !== undefined && !(o.durationMs > 0 && o.durationMs <= MAX_LOAD_MS)) throw new RangeError(`the duration must be in (0, ${MAX_LOAD_MS}] ms, got ${o.durationMs}`);
-  if (o.maxOps !== undefined && !(Number.isSafeInteger(o.maxOps) && o.maxOps > 0)) throw new RangeError(`the operation count must be a positive integer, got ${o.maxOps}`);
+  if (o.maxOps !== undefined && !(Number.isSafeInteger(o.maxOps) && o.maxOps > 0 && o.maxOps <= MAX_LOAD_OPS)) throw new RangeError(`the operation count must be an integer from 1 to ${MAX_LOAD_OPS}, got ${o.maxOps}`);
   progress.note(`starting ${o.cluster.nodes} nodes (${o.cluster.runtime}), waiting for membership...`);
   const { cluster, partitionCount } = await startDemoCluster(o.cluster);
   try {
@@ -83,7 +85,7 @@ export async function runLoad(o: RunOptions): Promise<Report> {
         startMs: t0,
         untilMs: t0 + durationMs,
         random: createRandom(o.cluster.seed, 'load'),
-        ...(o.maxOps !== undefined ? { maxOps: o.maxOps } : {}),
+        maxOps: o.maxOps ?? MAX_LOAD_OPS,
         onOperation: () => {
           const elapsedMs = cluster.now() - t0;
           const fraction = o.maxOps !== undefined && o.durationMs === undefined ? driver.completed / o.maxOps : elapsedMs / durationMs;
