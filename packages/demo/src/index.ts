@@ -9,7 +9,7 @@ export { DEFAULT_ZIPF_THETA, type KeyChooser, type KeyDistribution, keyChooser }
 export { kvWorkload, type KvWorkloadOptions, type Mix, validateMix } from './load/kv-workload.ts';
 export { classify, type DriveOptions, type KindStats, LoadDriver, type Phase } from './load/driver.ts';
 export { Latency, type LatencySummary } from './load/latency.ts';
-export { type DemoClusterOptions, MAX_DEMO_NODES, startDemoCluster } from './run/cluster.ts';
+export { type ClusterShape, type DemoClusterOptions, MAX_DEMO_NODES, startDemoCluster } from './run/cluster.ts';
 export { type ClusterCounters, CounterSampler } from './run/counters.ts';
 export { Progress, type ProgressSink } from './run/progress.ts';
 export { formatReport, type KindFigures, type OpCounts, type PhaseFigures, type Report } from './run/report.ts';

@@ -6,23 +6,17 @@
  */
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import { describeFault, type FaultSchedule, generateSchedule, InvalidArgumentError, type PluginSpec, type RuntimeKind } from '@starling/actors';
+import { describeFault, type FaultSchedule, generateSchedule, InvalidArgumentError, type PluginSpec } from '@starling/actors';
 import type { KeyDistribution } from './load/keys.ts';
 import { kvWorkload, type Mix, validateMix } from './load/kv-workload.ts';
 import { isWorkload, type Workload } from './load/workload.ts';
-import { validateShape } from './run/cluster.ts';
+import { type ClusterShape, validateShape } from './run/cluster.ts';
 import type { ProgressSink } from './run/progress.ts';
 import type { Report } from './run/report.ts';
 import { MAX_LOAD_MS, runLoad, type Step } from './run/run.ts';
 
 /** The load generator's settings. */
-export interface LoadOptions {
-  readonly runtime: RuntimeKind;
-  readonly seed: number;
-  readonly nodes: number;
-  readonly n: number;
-  readonly r: number;
-  readonly w: number;
+export interface LoadOptions extends ClusterShape {
   /** Operations in all; with `durationMs` too, whichever comes first. */
   readonly ops?: number;
   /** Length of the load, in ms of the runtime's clock. Default 20 000 unless `ops` is given. */

@@ -7,8 +7,8 @@ import { type ActorRef, type Cluster, InvalidArgumentError, type PluginSpec, typ
 import { type GossipOptions, type GossipRequest, gossipRef, type MembershipSnapshot, useGossip } from '@starling/gossip';
 import { DEFAULT_PARTITION_COUNT, type ReplicationOptions, useReplication } from '@starling/replication';
 
-/** A demo cluster's shape. */
-export interface DemoClusterOptions {
+/** What a demo cluster is: its runtime, seed and size, and the store's N, R and W. */
+export interface ClusterShape {
   readonly runtime: RuntimeKind;
   readonly seed: number;
   readonly nodes: number;
@@ -16,6 +16,10 @@ export interface DemoClusterOptions {
   readonly n: number;
   readonly r: number;
   readonly w: number;
+}
+
+/** How a demo cluster is started. */
+export interface DemoClusterOptions extends ClusterShape {
   /** Run the store's plugin. Default true; a user's workload that needs only its own plugin may switch it off. */
   readonly store?: boolean;
   /** More plugins, loaded on every node (a user's, by module). */

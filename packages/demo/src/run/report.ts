@@ -3,9 +3,9 @@
  * and per phase), what the cluster did (hints, repairs, convergence, messages by type) and the
  * checks that decide the exit code. Plain data, so `--json` prints it as it is.
  */
-import type { RuntimeKind } from '@starling/actors';
 import type { LatencySummary } from '../load/latency.ts';
 import type { Check } from '../load/workload.ts';
+import type { ClusterShape } from './cluster.ts';
 import type { ClusterCounters } from './counters.ts';
 
 /** Operations by outcome. */
@@ -44,14 +44,8 @@ export interface ConvergenceFigures {
   readonly budgetMs: number;
 }
 
-export interface Report {
+export interface Report extends ClusterShape {
   readonly command: 'scenario' | 'load';
-  readonly runtime: RuntimeKind;
-  readonly seed: number;
-  readonly nodes: number;
-  readonly n: number;
-  readonly r: number;
-  readonly w: number;
   readonly workload: string;
   readonly inFlight: number;
   /** How long the load ran, in ms of the runtime's clock (virtual in simulation). */
