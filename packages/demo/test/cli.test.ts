@@ -62,6 +62,24 @@ describe('pnpm demo, as a command', () => {
     });
   });
 
+  it('runs the example fault schedule file', async () => {
+    const r = await demo(['load', '--runtime', 'simulation', '--duration', '20', '--schedule', 'packages/demo/examples/schedules/split-brain.json', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.faults.map((f) => f.fault)).toEqual([
+      'partition [n1,n2,n3] | [n4,n5]',
+      'drop n1->n4',
+      'heal',
+      'loss 0.1',
+      'kill n2',
+      'restart n2',
+      'reset network',
+      'pause n5',
+      'resume n5',
+    ]);
+    expect(report.ok).toBe(true);
+  });
+
   it('takes shares that do not divide evenly (2:9:0)', async () => {
     const r = await demo(['load', '--runtime', 'simulation', '--mix', '2:9:0', '--ops', '50', '--json']);
     expect(r.code, r.stderr).toBe(0);
