@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type FaultSchedule, parseSchedule, type PluginSpec, type RuntimeKind } from '@starling/actors';
 import { DEFAULT_ZIPF_THETA, type KeyDistribution } from './load/keys.ts';
-import type { Mix } from './load/kv-workload.ts';
+import { MAX_VALUE_BYTES, type Mix } from './load/kv-workload.ts';
 import type { Workload } from './load/workload.ts';
 import { DEFAULT_LOAD_MS, pluginsOf, randomSchedule, runLoadCommand, workloadOf } from './load.ts';
 import { MAX_LOAD_OPS } from './run/run.ts';
@@ -33,7 +33,7 @@ const LOAD_USAGE = `usage: pnpm demo load [options]
   --in-flight 32                       operations outstanding at once
   --mix 50:45:5                        shares of get:put:delete
   --keys 1000  --dist uniform|zipfian  key space and distribution (--theta 0.99 for zipfian)
-  --value-size 100                     bytes per value
+  --value-size 100                     bytes per value (at most 65536)
   --schedule FILE                      a fault schedule (JSON, the simulation's format)
   --faults random                      a random schedule from the seed instead
   --settle 120                         seconds allowed for convergence after the heal (it goes on once converged)
@@ -187,7 +187,7 @@ async function load(args: string[]): Promise<void> {
     keys: int('keys', values.keys, 1, 10_000_000)!,
     distribution: distributionOf(values.dist, values.theta),
     mix: mixOf(values.mix),
-    valueBytes: int('value-size', values['value-size'], 1, 256 * 1024)!,
+    valueBytes: int('value-size', values['value-size'], 1, MAX_VALUE_BYTES)!,
     ...(schedule !== undefined ? { schedule } : {}),
     settleMs: seconds('settle', values.settle, 600)!,
     ...(plugins.length > 0 ? { plugins } : {}),

@@ -6,7 +6,7 @@ export { DEFAULT_SCENARIO, runScenario, type ScenarioOptions, scenarioSteps } fr
 export { DEFAULT_LOAD_MS, type LoadOptions, pluginsOf, randomSchedule, runLoadCommand, workloadOf } from './load.ts';
 export { type Check, isWorkload, type Operation, type Workload, type WorkloadEnv, type WorkloadRun } from './load/workload.ts';
 export { DEFAULT_ZIPF_THETA, type KeyChooser, type KeyDistribution, keyChooser } from './load/keys.ts';
-export { kvWorkload, type KvWorkloadOptions, type Mix, validateMix } from './load/kv-workload.ts';
+export { kvWorkload, type KvWorkloadOptions, MAX_VALUE_BYTES, type Mix, validateMix } from './load/kv-workload.ts';
 export { classify, type DriveOptions, type KindStats, LoadDriver, type Phase } from './load/driver.ts';
 export { Latency, type LatencySummary } from './load/latency.ts';
 export { type ClusterShape, type DemoClusterOptions, MAX_DEMO_NODES, startDemoCluster } from './run/cluster.ts';

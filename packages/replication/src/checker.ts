@@ -59,8 +59,8 @@ export interface CheckInput {
   readonly collectsTombstones?: boolean;
   /**
    * How a stored value is spelled in the history, when the client recorded values that way
-   * (`KvClientOptions.recordValue`): applied to every final value before it is matched to a put.
-   * Default: the value itself.
+   * (`KvClientOptions.recordValue`, the same function): applied to every final value's text (a
+   * string as it is, anything else as its JSON) before it is matched to a put. Default: the text.
    */
   readonly valueKey?: (value: string) => string;
 }

@@ -45,12 +45,13 @@ export interface KvClientOptions {
    */
   readonly session?: boolean;
   /**
-   * How a value is written into the history (a put's value, a get's results). Default: the string
-   * itself, or its JSON. A load that writes large values can record a short unique part instead
-   * and give the checker the same mapping (`CheckInput.valueKey`), so the history's memory does
-   * not grow with the values' size.
+   * How a value is written into the history (a put's value, a get's results), from its text (a
+   * string as it is, anything else as its JSON). Default: the text itself. A load that writes
+   * large values can record a short unique part instead and give the checker the same function
+   * (`CheckInput.valueKey`, which gets stored values' text the same way), so the history's memory
+   * does not grow with the values' size.
    */
-  readonly recordValue?: (value: unknown) => string;
+  readonly recordValue?: (text: string) => string;
 }
 
 /** A node's counts: its coordinator's and its storage's. */
@@ -183,8 +184,8 @@ export class KvClient {
 
   /** A value as the history spells it. */
   private spell(value: unknown): string {
-    if (this.options.recordValue !== undefined) return this.options.recordValue(value);
-    return typeof value === 'string' ? value : JSON.stringify(value);
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    return this.options.recordValue === undefined ? text : this.options.recordValue(text);
   }
 
   private pick(options: ClientOptions): string {

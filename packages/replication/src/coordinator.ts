@@ -246,7 +246,9 @@ function startWrite(state: CoordinatorState, ctx: ActorContext<CoordinatorMessag
     // before a death is confirmed (SWIM). With every replica suspected, a sloppy write is
     // coordinated here, as a fallback, rather than sent into the void.
     const suspect = (t: { node: string }): boolean => state.reachability.isSuspect(t.node);
-    const healthy = place.targets.find((t) => t.hintFor === undefined && !suspect(t)) ?? place.targets.find((t) => !suspect(t));
+    // A primary first: a pending replica of a ring change or a fallback is not one, and under
+    // strict quorum only a primary may coordinate.
+    const healthy = place.targets.find((t) => place.primaries.includes(t.node) && !suspect(t)) ?? (s.sloppy ? place.targets.find((t) => !suspect(t)) : undefined);
     const to = healthy?.node ?? (s.sloppy && place.targets.length > 0 ? ctx.nodeName : place.targets[0]?.node);
     if (to === undefined) return ctx.tell(msg.replyTo, fail('QUORUM_NOT_MET', `no replica of the key is reachable (sloppy quorum ${s.sloppy ? 'on' : 'off'})`, 'failed'));
     if (to !== ctx.nodeName) return ctx.tell(selectActor<KvRequest>(to, COORDINATOR_PATH), { ...msg, isForwarded: true });

@@ -6,10 +6,10 @@
  * fallback at once instead of after `fallbackAfterMs`. Each test has its control: the same write
  * without the suspicion.
  */
-import { type SimulationCluster } from '@starling/actors';
+import { type SimulationCluster, startCluster } from '@starling/actors';
 import type { MemberInfo, MembershipSnapshot } from '@starling/gossip';
 import { afterEach, describe, expect, it } from 'vitest';
-import { coordinatorRef, KvClient, KvError } from '../src/index.ts';
+import { beginChange, coordinatorRef, createRing, KvClient, KvError, partitionOf, pendingReplicas, preferenceList, storageRef, storeKey, useReplication } from '../src/index.ts';
 import { cluster5, dump, order } from './support/cluster.ts';
 
 let cluster: SimulationCluster | undefined;
@@ -119,5 +119,32 @@ describe('the coordinator and suspected nodes', () => {
     for (const node of c.nodes) for (const o of (await dump(c, node)).hints[`default/${key}`] ?? []) owners.add(o);
     expect(owners.has(p1)).toBe(true);
     expect(owners.has(p2) || owners.has(p3)).toBe(true);
+  });
+
+  // Second review: a pending replica of a ring change is not a primary; under strict quorum only a primary coordinates.
+  it('under strict quorum, forwards to a primary even when all are suspected, never to a pending replica of a ring change', async () => {
+    const c = (cluster = await startCluster({
+      runtime: 'simulation',
+      seed: 16,
+      nodes: 6,
+      network: { latency: { kind: 'uniform', minMs: 1, maxMs: 10 } },
+      plugins: [useReplication({ ringMembers: ['n1', 'n2', 'n3', 'n4', 'n5'], antiEntropy: false })],
+    }));
+    const ring = createRing(['n1', 'n2', 'n3', 'n4', 'n5'].map((node) => ({ node, weight: 1 })));
+    const changing = beginChange(ring, { kind: 'join', member: { node: 'n6', weight: 1 } }, ring.claimant);
+    for (const node of c.nodes) {
+      c.tell(coordinatorRef(node) as never, { type: 'ring-updated', ring: changing } as never);
+      c.tell(storageRef(node) as never, { type: 'ring-updated', ring: changing } as never);
+    }
+    await c.runFor(50);
+    const key = Array.from({ length: 5_000 }, (_, i) => `pending${i}`).find((k) => {
+      const p = partitionOf(changing, storeKey(undefined, k));
+      return pendingReplicas(changing, p, 3).includes('n6') && !preferenceList(changing, p, 3).includes('n1');
+    })!;
+    const primaries = preferenceList(changing, partitionOf(changing, storeKey(undefined, key)), 3);
+    suspicion(c, 'n1', primaries);
+    const kv = new KvClient(c, { graceMs: 500 });
+    const r = await c.until(kv.put(key, 'v', { node: 'n1', sloppy: false }));
+    expect(r.replicas).not.toContain('n1');
   });
 });

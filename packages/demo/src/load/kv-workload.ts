@@ -67,16 +67,21 @@ function idOf(value: string): string {
   return colon < 0 ? value : value.slice(0, colon);
 }
 
-function recordValue(value: unknown): string {
-  return typeof value === 'string' ? idOf(value) : JSON.stringify(value);
-}
+
+
+/**
+ * Largest value the store workload writes, in bytes. Replicas are read a partition per message at
+ * the least (convergence, the checker), and one partition of a 1 000-key space holds a handful of
+ * keys, each with its siblings, within the 1 MiB `maxMessageBytes`.
+ */
+export const MAX_VALUE_BYTES = 64 * 1024;
 
 /** Gets the readback keeps in flight at once. */
 const READBACK_IN_FLIGHT = 16;
 
 export function kvWorkload(o: KvWorkloadOptions): Workload {
   validateMix(o.mix);
-  if (!Number.isSafeInteger(o.valueBytes) || o.valueBytes < 1 || o.valueBytes > 256 * 1024) throw new RangeError(`valueBytes must be an integer from 1 to 262144, got ${o.valueBytes}`);
+  if (!Number.isSafeInteger(o.valueBytes) || o.valueBytes < 1 || o.valueBytes > MAX_VALUE_BYTES) throw new RangeError(`valueBytes must be an integer from 1 to ${MAX_VALUE_BYTES}, got ${o.valueBytes}`);
   if (!Number.isSafeInteger(o.clients) || o.clients < 1) throw new RangeError(`clients must be a positive integer, got ${o.clients}`);
   const choose = keyChooser(o.keys, o.distribution);
   return {
@@ -112,7 +117,7 @@ class KvRun implements WorkloadRun {
   ) {
     const nodes = cluster.nodes;
     this.clients = Array.from({ length: o.clients }, (_, i) => ({
-      kv: new KvClient(cluster, { name: `c${i}`, recorder: this.recorder, recordValue }),
+      kv: new KvClient(cluster, { name: `c${i}`, recorder: this.recorder, recordValue: idOf }),
       contexts: new Map(),
       nodeIndex: i % nodes.length,
     }));
@@ -220,11 +225,11 @@ class KvRun implements WorkloadRun {
   /**
    * Reads every key the run touched, through the cluster, and checks that each acknowledged write
    * is in the causal history of what is read: its dot is covered by the read's context. A key read
-   * as absent may be a collected tombstone, which no context covers: that explains the writes a
-   * delete invoked after them may have replaced, and no others; the history checker judges those.
+   * as absent may be a collected tombstone, which no context covers: that explains exactly the
+   * writes a delete's context covered; the history checker judges the rest.
    */
   private async readBackAll(): Promise<{ keys: number; lost: string[]; unreadable: string[]; collected: number; excused: number }> {
-    const acked = new Map<string, { dots: { dot: Dot; atMs: number }[]; deletesInvokedAtMs: number[] }>();
+    const acked = new Map<string, { dots: Dot[]; deleteContexts: VersionVector[] }>();
     const wipes = this.o.wipes();
     // The durability model's one allowed loss (principle 8): every replica that acknowledged the write was wiped since.
     const isWipedOut = (replicas: readonly string[], ackedAtMs: number): boolean => replicas.length > 0 && replicas.every((r) => wipes.some((w) => w.node === r && w.atMs >= ackedAtMs));
@@ -232,12 +237,12 @@ class KvRun implements WorkloadRun {
     for (const e of this.recorder.entries()) {
       if (e.invocation.kind === 'get') continue;
       let a = acked.get(e.invocation.key);
-      if (a === undefined) acked.set(e.invocation.key, (a = { dots: [], deletesInvokedAtMs: [] }));
+      if (a === undefined) acked.set(e.invocation.key, (a = { dots: [], deleteContexts: [] }));
       if (e.completion?.outcome === 'ok' && e.completion.result.kind !== 'get') {
         if (isWipedOut(e.completion.result.replicas, e.completion.atMs)) excused++;
-        else a.dots.push({ dot: e.completion.result.dot, atMs: e.completion.atMs });
+        else a.dots.push(e.completion.result.dot);
       }
-      if (e.invocation.kind === 'delete' && e.completion?.outcome !== 'failed') a.deletesInvokedAtMs.push(e.invocation.atMs);
+      if (e.invocation.kind === 'delete' && e.completion?.outcome !== 'failed' && e.invocation.context !== undefined) a.deleteContexts.push(e.invocation.context);
     }
     const reader = new KvClient(this.cluster, { name: 'readback' });
     const keys = [...this.touched].sort((a, b) => a - b);
@@ -261,16 +266,16 @@ class KvRun implements WorkloadRun {
           unreadable.push(`${key}: ${(err as Error).message}`);
           continue;
         }
-        let missing = a.dots.filter((d) => !covers(got.context, d.dot));
+        let missing = a.dots.filter((d) => !covers(got.context, d));
         if (missing.length === 0) continue;
         if (got.values.length === 0 && Object.keys(got.context).length === 0) {
-          // Nothing at all: a collected tombstone explains the writes a later delete may have replaced.
-          const explained = missing.filter((d) => a.deletesInvokedAtMs.some((t) => t >= d.atMs));
+          // Nothing at all: a collected tombstone explains exactly the writes a delete's context covered.
+          const explained = missing.filter((d) => a.deleteContexts.some((c) => covers(c, d)));
           if (explained.length > 0) collected++;
           missing = missing.filter((d) => !explained.includes(d));
           if (missing.length === 0) continue;
         }
-        lost.push(`${key}: ${missing.length} acknowledged write(s) not in what a read returns, first ${missing[0]!.dot.id}:${missing[0]!.dot.counter}`);
+        lost.push(`${key}: ${missing.length} acknowledged write(s) not in what a read returns, first ${missing[0]!.id}:${missing[0]!.counter}`);
       }
     };
     await Promise.all(Array.from({ length: READBACK_IN_FLIGHT }, worker));

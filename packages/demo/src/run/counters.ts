@@ -14,9 +14,9 @@ export interface ClusterCounters {
   readonly deadLetters: number;
   readonly readRepairs: number;
   readonly sloppyWrites: number;
-  /** Writes taken as hints for an unreachable primary. */
+  /** Writes taken as hints for an unreachable primary (several writes of a key make one hint). */
   readonly hintsStored: number;
-  /** Hints delivered to their primary. */
+  /** Hints delivered to their primary (a hint holds every write of its key). */
   readonly hintsDelivered: number;
   /** Hints whose primary stayed away for `hintTtlMs`: kept in the holder's own store instead. */
   readonly hintsExpired: number;

@@ -109,7 +109,7 @@ export function formatReport(r: Report): string {
   add(hasStore ? '  store' : '  workload');
   for (const [name, value] of Object.entries(r.figures)) add(`    ${name}: ${n0(value)}`);
   if (hasStore) {
-    add(`    hints stored ${n0(c.hintsStored)}, delivered ${n0(c.hintsDelivered)}, expired ${n0(c.hintsExpired)}; sloppy writes ${n0(c.sloppyWrites)}`);
+    add(`    writes taken as hints ${n0(c.hintsStored)}; hints delivered ${n0(c.hintsDelivered)}, expired ${n0(c.hintsExpired)}; sloppy writes ${n0(c.sloppyWrites)}`);
     add(`    read repairs ${n0(c.readRepairs)}; anti-entropy: ${n0(c.antiEntropyExchanges)} exchanges, ${n0(c.keysRepairedByAntiEntropy)} keys repaired, ${n0(c.tombstonesCollected)} tombstones collected`);
   }
   add(`    actor restarts ${n0(c.actorRestarts)}, dead letters ${n0(c.deadLetters)}`);

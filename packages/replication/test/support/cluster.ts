@@ -2,6 +2,7 @@
  * Helpers of the availability tests: a 5-node simulated cluster (optionally with membership), a
  * key's replicas as every node computes them, and what a node holds and counts.
  */
+import { whole } from './dump.ts';
 import { type ActorRef, type SimulationCluster, startCluster } from '@starling/actors';
 import { useGossip } from '@starling/gossip';
 import {
@@ -55,7 +56,7 @@ export function primaries(cluster: SimulationCluster, key: string, n = 3): strin
 }
 
 export async function dump(cluster: SimulationCluster, node: string): Promise<StorageDump> {
-  return cluster.until(cluster.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo: ActorRef<StorageDump>) => ({ type: 'st-dump', replyTo }), { timeoutMs: 5_000 }));
+  return whole(await cluster.until(cluster.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo: ActorRef<StorageDump>) => ({ type: 'st-dump', replyTo }), { timeoutMs: 5_000 })));
 }
 
 /** The values `node` holds for `key` (its own replica and any hint). */

@@ -3,6 +3,7 @@
  * nodes, a steady load of clients that runs until told to stop (every operation recorded for the
  * checker), and a census of where every key sits once the ring has settled.
  */
+import { whole } from './dump.ts';
 import { type ActorRef, type SimulationCluster, startCluster } from '@starling/actors';
 import { useGossip } from '@starling/gossip';
 import {
@@ -135,7 +136,7 @@ export function notOk(history: HistoryRecorder): string[] {
 }
 
 export async function dumpOf(cluster: SimulationCluster, node: string): Promise<StorageDump> {
-  return cluster.until(cluster.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo: ActorRef<StorageDump>) => ({ type: 'st-dump', replyTo }), { timeoutMs: 5_000 }));
+  return whole(await cluster.until(cluster.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo: ActorRef<StorageDump>) => ({ type: 'st-dump', replyTo }), { timeoutMs: 5_000 })));
 }
 
 /**

@@ -4,6 +4,7 @@
  * schedule runs meanwhile, then the network heals, the cluster settles, and every replica's
  * content is read for the checker.
  */
+import { whole } from './dump.ts';
 import { type ActorRef, type ClusterConfig, type ScheduleHandle, type SimulationCluster, startCluster, type TimedFault } from '@starling/actors';
 import { type GossipRequest, gossipRef, type MembershipSnapshot, useGossip } from '@starling/gossip';
 import {
@@ -166,7 +167,7 @@ export async function finalState(cluster: SimulationCluster, settleMs = 5_000): 
   await cluster.runFor(settleMs);
   const final: Record<string, Record<string, StoredClock>> = {};
   for (const node of cluster.nodes) {
-    const dump = await cluster.until(cluster.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo: ActorRef<StorageDump>) => ({ type: 'st-dump', replyTo }), { timeoutMs: 5_000 }));
+    const dump = whole(await cluster.until(cluster.ask<StorageRequest, StorageDump>(storageRef(node), (replyTo: ActorRef<StorageDump>) => ({ type: 'st-dump', replyTo }), { timeoutMs: 5_000 })));
     final[node] = { ...dump.keys };
   }
   return final as FinalState;
