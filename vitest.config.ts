@@ -34,6 +34,11 @@ export default defineConfig({
         extends: true,
         test: { name: 'demo', include: ['packages/demo/test/**/*.test.ts'] },
       },
+      {
+        extends: true,
+        // A real browser (Debian's chromium, installed by .ci/run) against `demo serve`: one file at a time.
+        test: { name: 'browser', include: ['packages/*/test-browser/**/*.test.ts'], fileParallelism: false },
+      },
     ],
   },
 });

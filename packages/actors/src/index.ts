@@ -53,7 +53,7 @@ export {
 export { type MailboxCounters, type MailboxOptions, type OverflowPolicy } from './mailbox.ts';
 export { type Decision, type LinkCounters, NetworkModel } from './network/model.ts';
 export { bridge, halves, isolate, majoritiesRing, majorityMinority } from './network/partitions.ts';
-export { type Grudge, type LatencyDistribution, type NetworkRules, type Partition, PERFECT_NETWORK } from './network/rules.ts';
+export { compileCuts, CUT_GRUDGE, CUT_NONE, CUT_PARTITION, describeRules, type Grudge, type LatencyDistribution, type NetworkRules, type Partition, PERFECT_NETWORK } from './network/rules.ts';
 export {
   describeFault,
   type EpisodeKind,

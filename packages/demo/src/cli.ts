@@ -15,6 +15,7 @@ import { MAX_LOAD_OPS } from './run/run.ts';
 import type { ProgressSink } from './run/progress.ts';
 import { formatReport, type Report } from './run/report.ts';
 import { DEFAULT_SCENARIO, DEFAULT_SETTLE_MS, runScenario } from './scenario.ts';
+import { DEFAULT_PORT, startServe } from './serve/server.ts';
 
 const SCENARIO_USAGE = `usage: pnpm demo [--runtime threads|simulation|local] [--nodes 5] [--duration 40] [--seed 1] [--json]
 
@@ -23,7 +24,8 @@ a node killed and restarted, the heal and convergence; then checks that no ackno
 lost and prints a report. --duration is the load's length in seconds (faults happen at fixed
 fractions of it); --json prints the report as JSON.
 
-pnpm demo load --help   the load generator`;
+pnpm demo load --help   the load generator
+pnpm demo serve --help  an HTTP API and a live dashboard`;
 
 const LOAD_USAGE = `usage: pnpm demo load [options]
 
@@ -41,6 +43,21 @@ const LOAD_USAGE = `usage: pnpm demo load [options]
   --workload FILE                      a module exporting your workload (instead of the store's)
   --without-store                      do not run the store (for a workload that does not use it)
   --seed 1  --json`;
+
+const SERVE_USAGE = `usage: pnpm demo serve [options]
+
+Keeps a cluster up behind an HTTP key-value API and a live dashboard, on 127.0.0.1 only.
+
+  --port ${DEFAULT_PORT}                          port on 127.0.0.1 (0: any free port)
+  --runtime threads|local              default threads
+  --nodes 5  --n 3  --r 2  --w 2       nodes in the ring, replicas, read and write quorums
+  --spares 0                           more nodes, running outside the ring, to join it
+  --tick 1000                          ms between the dashboard's updates
+  --duration S                         stop after S seconds (default: run until Ctrl-C)
+  --seed 1
+
+  GET/PUT/DELETE /kv/:key              the store (docs/serve.md has every route)
+  GET /                                the dashboard`;
 
 class UsageError extends Error {}
 
@@ -198,17 +215,68 @@ async function load(args: string[]): Promise<void> {
   print(report, values.json);
 }
 
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      port: { type: 'string', default: String(DEFAULT_PORT) },
+      runtime: { type: 'string', default: 'threads' },
+      nodes: { type: 'string', default: '5' },
+      spares: { type: 'string', default: '0' },
+      n: { type: 'string', default: '3' },
+      r: { type: 'string', default: '2' },
+      w: { type: 'string', default: '2' },
+      tick: { type: 'string', default: '1000' },
+      duration: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void process.stdout.write(`${SERVE_USAGE}\n`);
+  const runtime = runtimeOf(values.runtime);
+  if (runtime === 'simulation') throw new UsageError('serve runs in real time: --runtime threads or local');
+  const nodes = int('nodes', values.nodes, 1, 16)!;
+  const durationMs = seconds('duration', values.duration, 24 * 3600);
+  process.stdout.write(`starting ${nodes} nodes (${runtime})...\n`);
+  const server = await startServe({
+    runtime,
+    nodes,
+    spares: int('spares', values.spares, 0, 16 - nodes)!,
+    n: int('n', values.n, 1, 16)!,
+    r: int('r', values.r, 1, 16)!,
+    w: int('w', values.w, 1, 16)!,
+    seed: int('seed', values.seed, 0, 2 ** 31)!,
+    port: int('port', values.port, 0, 65_535)!,
+    tickMs: int('tick', values.tick, 50, 60_000)!,
+  });
+  process.stdout.write(`dashboard: ${server.url}/\ntry: curl -i -X PUT ${server.url}/kv/hello -H 'content-type: application/json' -d '{"greeting":"hi"}'\n     curl -i ${server.url}/kv/hello\n`);
+  await new Promise<void>((resolve) => {
+    const timer = durationMs === undefined ? undefined : setTimeout(resolve, durationMs);
+    const stop = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  process.stdout.write('stopping...\n');
+  await server.close();
+}
+
 async function main(): Promise<void> {
   const [first, ...rest] = process.argv.slice(2);
   const isLoad = first === 'load';
+  const isServe = first === 'serve';
   try {
     if (isLoad) await load(rest);
+    else if (isServe) await serve(rest);
     else await scenario(first === undefined ? [] : [first, ...rest]);
   } catch (err) {
     // Bad flags and bad input (a schedule, a module) are the user's to fix: say what, and how to ask for help.
-    const isUsage = err instanceof UsageError || (err instanceof Error && ['ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL', 'INVALID_CONFIG', 'INVALID_SCHEDULE'].includes((err as { code?: string }).code ?? ''));
+    const isUsage = err instanceof UsageError || (err instanceof Error && ['ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL', 'INVALID_CONFIG', 'INVALID_SCHEDULE', 'EADDRINUSE'].includes((err as { code?: string }).code ?? ''));
     if (!isUsage) throw err;
-    process.stderr.write(`${err.message}\n(pnpm demo${isLoad ? ' load' : ''} --help for the options)\n`);
+    process.stderr.write(`${err.message}\n(pnpm demo${isLoad ? ' load' : isServe ? ' serve' : ''} --help for the options)\n`);
     process.exitCode = 2;
   }
 }

@@ -1,6 +1,7 @@
 /**
- * @starling/demo: the scripted fault scenario (`pnpm demo`) and the load generator (`pnpm demo
- * load`), as functions too, so that tests and users' own scripts run them and read their reports.
+ * @starling/demo: the scripted fault scenario (`pnpm demo`), the load generator (`pnpm demo
+ * load`) and the HTTP API with its dashboard (`pnpm demo serve`), as functions too, so that tests
+ * and users' own scripts run them and read their reports.
  */
 export { DEFAULT_SCENARIO, runScenario, type ScenarioOptions, scenarioSteps } from './scenario.ts';
 export { DEFAULT_LOAD_MS, type LoadOptions, pluginsOf, randomSchedule, runLoadCommand, workloadOf } from './load.ts';
@@ -14,3 +15,7 @@ export { type ClusterCounters, CounterSampler } from './run/counters.ts';
 export { Progress, type ProgressSink } from './run/progress.ts';
 export { formatReport, type KindFigures, type OpCounts, type PhaseFigures, type Report } from './run/report.ts';
 export { MAX_LOAD_MS, MAX_LOAD_OPS, runLoad, type RunOptions, type Step, type WorkloadSetup } from './run/run.ts';
+export { type ApiErrorCode, ApiError } from './serve/api-error.ts';
+export { CONTEXT_HEADER, decodeContext, encodeContext } from './serve/context-header.ts';
+export { DEFAULT_PORT, SERVE_HOST, serveCluster, type ServeClusterOptions, type ServeHandle, type ServeOptions, startServe } from './serve/server.ts';
+export type { ClusterSnapshot, LinkRow, LogLine, MemberCell, NodeRow, RatePoint, RepairCounts, RingView, StreamHello } from './serve/snapshot.ts';

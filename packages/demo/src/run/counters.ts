@@ -4,7 +4,20 @@
  * every start of every node and adds them up; the runner samples a node just before it kills it.
  */
 import { type Cluster, StarlingError } from '@starling/actors';
-import { type AntiEntropyMessage, antiEntropyRef, type AntiEntropyStatus, type CoordinatorStats, coordinatorStatsRef, type StatsRequest, type StorageRequest, type StorageStats, storageRef } from '@starling/replication';
+import {
+  type AntiEntropyMessage,
+  antiEntropyRef,
+  type AntiEntropyStatus,
+  type CoordinatorStats,
+  coordinatorStatsRef,
+  type RingMessage,
+  ringRef,
+  type StatsRequest,
+  type StorageRequest,
+  type StorageStats,
+  storageRef,
+  type TransferStatus,
+} from '@starling/replication';
 
 /** What the report adds up over every start of every node. */
 export interface ClusterCounters {
@@ -24,6 +37,14 @@ export interface ClusterCounters {
   /** Keys whose version changed through an anti-entropy exchange (on either side). */
   readonly keysRepairedByAntiEntropy: number;
   readonly tombstonesCollected: number;
+  /** Keys received through ownership transfers (ring joins and leaves). */
+  readonly keysTransferred: number;
+}
+
+/** One node's latest store counts (its current start's). */
+export interface NodeLatest {
+  readonly storage?: StorageStats;
+  readonly transfer?: TransferStatus;
 }
 
 interface Sample {
@@ -33,6 +54,7 @@ interface Sample {
   readonly coordinator?: CoordinatorStats;
   readonly storage?: StorageStats;
   readonly antiEntropy?: AntiEntropyStatus;
+  readonly transfer?: TransferStatus;
 }
 
 const ASK_MS = 2_000;
@@ -57,14 +79,15 @@ export class CounterSampler {
     try {
       const system = await c.stats(node);
       if (system.nodeUid === undefined) return;
-      let store: Pick<Sample, 'coordinator' | 'storage' | 'antiEntropy'> = {};
+      let store: Pick<Sample, 'coordinator' | 'storage' | 'antiEntropy' | 'transfer'> = {};
       if (this.hasStore) {
-        const [coordinator, storage, antiEntropy] = await Promise.all([
+        const [coordinator, storage, antiEntropy, transfer] = await Promise.all([
           c.ask<StatsRequest, CoordinatorStats>(coordinatorStatsRef(node), (replyTo) => ({ type: 'kv-stats', replyTo }), { timeoutMs: ASK_MS }),
           c.ask<StorageRequest, StorageStats>(storageRef(node), (replyTo) => ({ type: 'st-stats', replyTo }), { timeoutMs: ASK_MS }),
           c.ask<AntiEntropyMessage, AntiEntropyStatus>(antiEntropyRef(node), (replyTo) => ({ type: 'ae-status', replyTo }), { timeoutMs: ASK_MS }).catch(() => undefined),
+          c.ask<RingMessage, TransferStatus>(ringRef(node), (replyTo) => ({ type: 'ring-status', replyTo }), { timeoutMs: ASK_MS }).catch(() => undefined),
         ]);
-        store = antiEntropy === undefined ? { coordinator, storage } : { coordinator, storage, antiEntropy };
+        store = { coordinator, storage, ...(antiEntropy !== undefined ? { antiEntropy } : {}), ...(transfer !== undefined ? { transfer } : {}) };
       }
       // The node may have restarted while it was asked: then these counts are the new start's, and uncertain; skip them.
       if (c.nodeUid(node) !== system.nodeUid) return;
@@ -76,11 +99,18 @@ export class CounterSampler {
     }
   }
 
+  /** The latest counts of `node`'s current start, if it was sampled since it started. */
+  latest(node: string): NodeLatest {
+    const uid = this.cluster.nodeUid(node);
+    const s = uid === undefined ? undefined : this.last.get(`${node}@${uid}`);
+    return { ...(s?.storage !== undefined ? { storage: s.storage } : {}), ...(s?.transfer !== undefined ? { transfer: s.transfer } : {}) };
+  }
+
   /** The counters added up over every start sampled so far. */
   totals(): ClusterCounters {
     // A map: message types are names peers chose (`constructor`, `__proto__`...), not keys of a plain object.
     const byType = new Map<string, number>();
-    const t = { actorRestarts: 0, deadLetters: 0, readRepairs: 0, sloppyWrites: 0, hintsStored: 0, hintsDelivered: 0, hintsExpired: 0, antiEntropyExchanges: 0, keysRepairedByAntiEntropy: 0, tombstonesCollected: 0 };
+    const t = { actorRestarts: 0, deadLetters: 0, readRepairs: 0, sloppyWrites: 0, hintsStored: 0, hintsDelivered: 0, hintsExpired: 0, antiEntropyExchanges: 0, keysRepairedByAntiEntropy: 0, tombstonesCollected: 0, keysTransferred: 0 };
     for (const s of this.last.values()) {
       for (const [type, n] of Object.entries(s.sentByType)) byType.set(type, (byType.get(type) ?? 0) + n);
       t.actorRestarts += s.restarts;
@@ -93,6 +123,7 @@ export class CounterSampler {
       t.antiEntropyExchanges += s.antiEntropy?.exchanges ?? 0;
       t.keysRepairedByAntiEntropy += s.antiEntropy?.keysRepaired ?? 0;
       t.tombstonesCollected += s.antiEntropy?.tombstonesCollected ?? 0;
+      t.keysTransferred += s.transfer?.keysReceived ?? 0;
     }
     // Most first; fromEntries defines own properties, so any name is data.
     return { messagesByType: Object.fromEntries([...byType].sort((a, b) => b[1] - a[1])), ...t };
