@@ -3,7 +3,7 @@
  * its report as JSON and exits 0; a failed check exits 1; bad flags, a bad schedule file or a bad
  * module exit 2 with a message naming the problem, and nothing is started.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,10 @@ describe('pnpm demo, as a command', () => {
       [['load', '--faults', 'sometimes'], /--faults takes 'random'/],
       [['--duration', '0.0001'], /--duration must be a number of seconds from 0.001/],
       [['load', '--value-size', '0'], /--value-size must be an integer from 1/],
+      [['serve', '--runtime', 'simulation'], /serve runs in real time/],
+      [['serve', '--port', '70000'], /--port must be an integer from 0 to 65535/],
+      [['serve', '--nodes', '12', '--spares', '5'], /--spares must be an integer from 0 to 4/],
+      [['serve', '--tick', '10'], /--tick must be an integer from 50/],
     ];
     const results = await Promise.all(cases.map(([args]) => demo(args)));
     results.forEach((r, i) => {
@@ -87,10 +91,34 @@ describe('pnpm demo, as a command', () => {
   });
 
   it('prints usage for --help', async () => {
-    const [main, load] = await Promise.all([demo(['--help']), demo(['load', '--help'])]);
+    const [main, load, serve] = await Promise.all([demo(['--help']), demo(['load', '--help']), demo(['serve', '--help'])]);
     expect(main.code).toBe(0);
     expect(main.stdout).toContain('usage: pnpm demo');
     expect(load.code).toBe(0);
     expect(load.stdout).toContain('--workload FILE');
+    expect(serve.code).toBe(0);
+    expect(serve.stdout).toContain('usage: pnpm demo serve');
+  });
+
+  it('serves until --duration ends, answering HTTP meanwhile, then exits 0', async () => {
+    const child = spawn('node_modules/.bin/tsx', [...CLI, 'serve', '--runtime', 'local', '--port', '0', '--duration', '6'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const m = /dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(stdout);
+        if (m) resolve(m[1]!);
+      });
+      void exited.then(() => reject(new Error(`serve exited before listening: ${stderr}`)));
+    });
+    const put = await fetch(`${url}/kv/from-cli`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '"hello"' });
+    expect(put.status).toBe(200);
+    const page = await fetch(`${url}/`);
+    expect(await page.text()).toContain('<title>Starling cluster</title>');
+    expect(await exited, stderr).toBe(0);
+    expect(stdout).toContain('stopping...');
   });
 });
