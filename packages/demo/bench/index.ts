@@ -14,13 +14,22 @@
  *
  * Operations per second, higher is better. Goal: at least 0.8x, so the figures a user's load test
  * reports are the cluster's, not the load generator's.
+ *
+ * `demo.http_kv`: what `demo serve`'s HTTP API costs on top of the store. The same cluster served
+ * on 127.0.0.1 (Fastify, the watch ticking at its default second); the subject: 32 HTTP clients on
+ * keep-alive connections, each a closed loop of GET and PUT (50/50) over 1 000 keys with 100-byte
+ * JSON values; the baseline: the bare KvClient closed loop with the same mix, keys, values and
+ * operations in flight, in interleaved rounds. Operations per second; goal at least 0.5x (every
+ * request is parsed, validated, routed and answered as JSON on the one event loop the host shares
+ * with the cluster's traffic).
  */
+import { Agent, request } from 'node:http';
 import { createRandom } from '@starling/actors';
 import type { BenchContext, BenchGroup, BenchResult, Contender } from '../../../scripts/bench/types.ts';
 import { result } from '../../../scripts/bench/types.ts';
 import { KvClient } from '@starling/replication';
 import { drive, failedOf, newLoad } from '../../replication/bench/load.ts';
-import { kvWorkload, LoadDriver, startDemoCluster } from '../src/index.ts';
+import { kvWorkload, LoadDriver, serveCluster, startDemoCluster } from '../src/index.ts';
 
 const NODES = 5;
 const KEY_COUNT = 1_000;
@@ -82,4 +91,73 @@ const loadGenerator: BenchGroup = {
   },
 };
 
-export const benchmarks: readonly BenchGroup[] = [loadGenerator];
+/** One HTTP request on a keep-alive agent; resolves with the status (the body is read and dropped). */
+function httpCall(agent: Agent, port: number, method: 'GET' | 'PUT', path: string, body?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, agent, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const httpKv: BenchGroup = {
+  ids: ['demo.http_kv'],
+  async run(ctx: BenchContext): Promise<readonly BenchResult[]> {
+    const { cluster } = await startDemoCluster({ runtime: 'threads', seed: 1, nodes: NODES, n: 3, r: 2, w: 2 });
+    const server = await serveCluster(cluster, { port: 0, quorum: { n: 3, r: 2, w: 2 } });
+    const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+    try {
+      const keys = Array.from({ length: KEY_COUNT }, (_, i) => `h${i}`);
+      const value = 'x'.repeat(VALUE_BYTES);
+      const body = JSON.stringify(value);
+      const bare = newLoad({ keys, value, inFlight: IN_FLIGHT, errorsLogged: 3 });
+      const kv = new KvClient(cluster);
+      let bareFailed = 0;
+      let httpFailed = 0;
+      let turn = 0;
+      const contenders: Contender[] = [
+        {
+          name: 'bare KvClient loop',
+          initialSize: 2_000,
+          async run(size) {
+            const stats = await drive(kv, bare, (launched) => launched < size);
+            bareFailed += failedOf(stats);
+            return (size / stats.wallMs) * 1000;
+          },
+        },
+        {
+          name: 'HTTP API',
+          initialSize: 2_000,
+          async run(size) {
+            let launched = 0;
+            const t0 = performance.now();
+            const client = async (): Promise<void> => {
+              while (launched < size) {
+                const i = launched++;
+                const path = `/kv/${keys[turn++ % KEY_COUNT]}`;
+                // A GET of a key never written is a 404: an answer, as the bare loop's empty read is.
+                const status = await httpCall(agent, server.port, i % 2 === 0 ? 'GET' : 'PUT', path, i % 2 === 0 ? undefined : body);
+                if (status !== 200 && status !== 404) httpFailed++;
+              }
+            };
+            await Promise.all(Array.from({ length: IN_FLIGHT }, client));
+            return (size / (performance.now() - t0)) * 1000;
+          },
+        },
+      ];
+      const m = await ctx.compare(contenders);
+      ctx.log(`  operations not ok: bare ${bareFailed}, HTTP ${httpFailed}`);
+      return [result('demo.http_kv', 'ops/s', m.get('HTTP API')!, m.get('bare KvClient loop')!, { minRatio: 0.5 })];
+    } finally {
+      agent.destroy();
+      await server.close();
+      await cluster.stop();
+    }
+  },
+};
+
+export const benchmarks: readonly BenchGroup[] = [loadGenerator, httpKv];

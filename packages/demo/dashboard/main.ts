@@ -19,11 +19,21 @@ function render(s: ClusterSnapshot): void {
   renderNodes(byId('nodes'), s, (node, action) => void post(`/cluster/nodes/${encodeURIComponent(node)}/${action satisfies NodeAction}`));
   renderViews(byId<HTMLTableElement>('views'), s);
   renderLinks(byId<HTMLTableElement>('links'), s);
-  renderRing(byId('ring'), s);
+  // The ring's grid is a thousand cells: redrawn only when the ring changed.
+  const ringKey = s.ring === null ? '' : `${s.ring.from}:${s.ring.version}:${s.ring.nextOwners?.join() ?? ''}:${s.nodes.map((n) => n.name).join()}`;
+  if (ringKey !== lastRingKey) {
+    lastRingKey = ringKey;
+    renderRing(byId('ring'), s);
+  }
   renderRepairs(byId('repairs'), s);
   const loss = byId<HTMLSelectElement>('loss');
-  if (document.activeElement !== loss) loss.value = String(s.network.lossProbability);
+  const p = String(s.network.lossProbability);
+  // A loss set through the API may be one the menu does not list: it gets an entry of its own.
+  if (![...loss.options].some((o) => o.value === p)) loss.append(new Option(`${Math.round(s.network.lossProbability * 1000) / 10}%`, p));
+  if (document.activeElement !== loss) loss.value = p;
 }
+
+let lastRingKey = '';
 
 /** Posts an action; its error (a 4xx/5xx JSON body) shows beside the controls. */
 async function post(path: string, body?: unknown): Promise<void> {
@@ -46,24 +56,43 @@ byId('partition').addEventListener('click', () => void post('/cluster/partition'
 byId('heal').addEventListener('click', () => void post('/cluster/heal'));
 byId<HTMLSelectElement>('loss').addEventListener('change', (e) => void post('/cluster/loss', { probability: Number((e.target as HTMLSelectElement).value) }));
 
-// EventSource reconnects by itself (after the stream's `retry`); each new stream starts with `hello`.
-const source = new EventSource('/events');
+/**
+ * The stream. EventSource reconnects by itself after a dropped connection (after the stream's
+ * `retry`), but gives up for good on an answer that is not a stream (a 503 when too many are
+ * open): then this reconnects, backing off up to 10 s.
+ */
 const setStream = (state: string): void => {
   streamBadge.dataset['state'] = state;
   streamBadge.textContent = state;
 };
-source.addEventListener('open', () => setStream('live'));
-source.addEventListener('error', () => setStream('reconnecting'));
-source.addEventListener('hello', (e) => {
-  const hello = JSON.parse((e as MessageEvent<string>).data) as StreamHello;
-  chart.reset(hello.rates);
-  byId('log').replaceChildren();
-  prependLog(byId('log'), hello.log);
-  if (hello.snapshot !== null) render(hello.snapshot);
-});
-source.addEventListener('snapshot', (e) => {
-  const s = JSON.parse((e as MessageEvent<string>).data) as ClusterSnapshot;
-  chart.add(s.rates);
-  render(s);
-});
-source.addEventListener('log', (e) => prependLog(byId('log'), [JSON.parse((e as MessageEvent<string>).data) as LogLine]));
+let backoffMs = 1_000;
+
+function connect(): void {
+  const source = new EventSource('/events');
+  source.addEventListener('open', () => {
+    backoffMs = 1_000;
+    setStream('live');
+  });
+  source.addEventListener('error', () => {
+    setStream('reconnecting');
+    if (source.readyState === EventSource.CLOSED) {
+      setTimeout(connect, backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 10_000);
+    }
+  });
+  source.addEventListener('hello', (e) => {
+    const hello = JSON.parse((e as MessageEvent<string>).data) as StreamHello;
+    chart.reset(hello.rates);
+    byId('log').replaceChildren();
+    prependLog(byId('log'), hello.log);
+    if (hello.snapshot !== null) render(hello.snapshot);
+  });
+  source.addEventListener('snapshot', (e) => {
+    const s = JSON.parse((e as MessageEvent<string>).data) as ClusterSnapshot;
+    chart.add(s.rates);
+    render(s);
+  });
+  source.addEventListener('log', (e) => prependLog(byId('log'), [JSON.parse((e as MessageEvent<string>).data) as LogLine]));
+}
+
+connect();

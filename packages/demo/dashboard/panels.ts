@@ -5,32 +5,54 @@ import { clock, colourOf, figure, h } from './dom.ts';
 /** What a node card's buttons ask the server to do. */
 export type NodeAction = 'kill' | 'restart' | 'pause' | 'resume' | 'join' | 'leave';
 
-/** Node cards: state, partitions, keys, hints, and the buttons that act on the node. */
+/**
+ * Node cards: state, partitions, keys, hints, and the buttons that act on the node. Cards are
+ * built once and updated in place: a card rebuilt every tick would swallow a click that lands
+ * between the press and the release.
+ */
 export function renderNodes(box: HTMLElement, s: ClusterSnapshot, act: (node: string, action: NodeAction) => void): void {
-  box.replaceChildren(
-    ...s.nodes.map((n, i) => {
-      const button = (action: NodeAction, label: string, enabled: boolean): HTMLButtonElement => {
-        const b = h('button', { type: 'button', 'data-action': action, 'data-node': n.name }, label);
-        b.disabled = !enabled;
-        b.addEventListener('click', () => act(n.name, action));
-        return b;
-      };
-      return h(
-        'div',
-        { class: 'node', 'data-testid': 'node', 'data-node': n.name, 'data-state': n.state },
-        h('h3', {}, h('span', { class: 'swatch', style: `background:${colourOf(i)}` }), n.name, h('span', { class: 'muted' }, n.state)),
-        h('div', { class: 'muted' }, n.inRing ? `${n.partitions} partitions` : 'not in the ring'),
-        h('div', { class: 'muted' }, `${figure(n.keys)} keys, ${figure(n.hintsHeld)} hints held`),
-        h(
-          'div',
-          { class: 'buttons' },
-          button('kill', 'Kill', n.state !== 'down'),
-          button('restart', 'Restart', true),
-          n.state === 'paused' ? button('resume', 'Resume', true) : button('pause', 'Pause', n.state === 'running'),
-          n.inRing ? button('leave', 'Leave', n.state === 'running') : button('join', 'Join', n.state === 'running'),
-        ),
-      );
-    }),
+  const cards = new Map([...box.querySelectorAll<HTMLElement>('[data-testid="node"]')].map((el) => [el.dataset['node']!, el]));
+  s.nodes.forEach((n, i) => {
+    let card = cards.get(n.name);
+    if (card === undefined) {
+      card = nodeCard(n.name, i, act);
+      box.append(card);
+    }
+    cards.delete(n.name);
+    card.dataset['state'] = n.state;
+    card.querySelector('.state')!.textContent = n.state;
+    card.querySelector('.ring-share')!.textContent = n.inRing ? `${n.partitions} partitions` : 'not in the ring';
+    card.querySelector('.store')!.textContent = `${figure(n.keys)} keys, ${figure(n.hintsHeld)} hints held`;
+    const set = (slot: string, action: NodeAction, label: string, enabled: boolean): void => {
+      const b = card.querySelector<HTMLButtonElement>(`button[data-slot="${slot}"]`)!;
+      b.dataset['action'] = action;
+      b.textContent = label;
+      b.disabled = !enabled;
+    };
+    set('kill', 'kill', 'Kill', n.state !== 'down');
+    set('restart', 'restart', 'Restart', true);
+    if (n.state === 'paused') set('pause', 'resume', 'Resume', true);
+    else set('pause', 'pause', 'Pause', n.state === 'running');
+    if (n.inRing) set('ring', 'leave', 'Leave', n.state === 'running');
+    else set('ring', 'join', 'Join', n.state === 'running');
+  });
+  for (const gone of cards.values()) gone.remove();
+}
+
+function nodeCard(name: string, index: number, act: (node: string, action: NodeAction) => void): HTMLElement {
+  const button = (slot: string): HTMLButtonElement => {
+    const b = h('button', { type: 'button', 'data-slot': slot, 'data-node': name });
+    // The action is read at the click: the same button is Pause or Resume, Join or Leave.
+    b.addEventListener('click', () => act(name, b.dataset['action'] as NodeAction));
+    return b;
+  };
+  return h(
+    'div',
+    { class: 'node', 'data-testid': 'node', 'data-node': name },
+    h('h3', {}, h('span', { class: 'swatch', style: `background:${colourOf(index)}` }), name, h('span', { class: 'muted state' })),
+    h('div', { class: 'muted ring-share' }),
+    h('div', { class: 'muted store' }),
+    h('div', { class: 'buttons' }, button('kill'), button('restart'), button('pause'), button('ring')),
   );
 }
 

@@ -39,6 +39,8 @@ export class RatesChart {
   }
 
   add(point: RatePoint): void {
+    // A snapshot taken right after a tick (a fault's refresh) repeats that tick's rates.
+    if (this.points.at(-1)?.atMs === point.atMs) return;
     this.points.push(point);
     if (this.points.length > MAX_POINTS) this.points.shift();
     this.draw();

@@ -15,6 +15,7 @@ const FAST_GOSSIP = { probeIntervalMs: 250, probeTimeoutMs: 125, gossipIntervalM
 let server: ServeHandle;
 
 interface Answer {
+  readonly method: string;
   readonly status: number;
   readonly headers: Headers;
   readonly body: Record<string, unknown> & { error?: { code: string; message: string } & Record<string, unknown> };
@@ -29,12 +30,13 @@ async function call(method: string, path: string, init: { json?: unknown; body?:
   }
   const res = await fetch(`${server.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text === '' ? {} : (JSON.parse(text) as Answer['body']) };
+  return { method, status: res.status, headers: res.headers, body: text === '' ? {} : (JSON.parse(text) as Answer['body']) };
 }
 
 /** Asserts a JSON error with this status and code. */
 function expectError(a: Answer, status: number, code: string): void {
   expect(a.status, JSON.stringify(a.body)).toBe(status);
+  if (a.method === 'HEAD') return;
   expect(a.headers.get('content-type')).toMatch(/^application\/json/);
   expect(a.body.error?.code).toBe(code);
   expect(typeof a.body.error?.message).toBe('string');
@@ -108,16 +110,32 @@ describe('serve: the key-value API', () => {
     expect(got.body['values']).toEqual([1]);
   });
 
-  it('keeps a session: its reads see its own writes', async () => {
-    const put = await call('PUT', '/kv/note?session=alice&node=n1', { json: 'v1' });
+  it('keeps a session: a read that cannot see the session own write fails, where a plain read returns stale data', async () => {
+    const put = await call('PUT', '/kv/note?session=alice&w=3', { json: 'v1' });
     expect(put.status).toBe(200);
-    const got = await call('GET', '/kv/note?session=alice&node=n3&r=1');
-    expect(got.status).toBe(200);
-    expect(got.body['values']).toEqual(['v1']);
+    // The key's primaries, then a cut that leaves a coordinator with none of them.
+    const primaries = (await call('GET', '/kv/note?r=3')).body['replicas'] as string[];
+    expect(primaries).toHaveLength(3);
+    const others = server.cluster.nodes.filter((n) => !primaries.includes(n));
+    const coordinator = others[0]!;
+    expect((await call('POST', '/cluster/partition', { json: { shape: 'groups', groups: [primaries, others] } })).status).toBe(200);
+    try {
+      // Without a session, a read from the far side finds only fallbacks, which never saw the write.
+      const plain = await call('GET', `/kv/note?node=${coordinator}&r=1&timeout_ms=1000`);
+      expect([404, 503]).toContain(plain.status);
+      // The session's read must not go back in time: it fails instead.
+      const session = await call('GET', `/kv/note?node=${coordinator}&r=1&timeout_ms=1000&session=alice`);
+      expectError(session, 503, 'SESSION_UNAVAILABLE');
+    } finally {
+      await call('POST', '/cluster/heal');
+    }
+    const healed = await call('GET', `/kv/note?node=${coordinator}&session=alice`);
+    expect(healed.body['values']).toEqual(['v1']);
   });
 
   it('refuses bad requests with 4xx JSON errors, and goes on serving', async () => {
     const long = 'k'.repeat(1_025);
+    // (A HEAD answer has no body: its check below is of the status alone.)
     const cases: [Promise<Answer>, number, string][] = [
       [call('PUT', '/kv/a', { body: '{"broken": ', headers: { 'content-type': 'application/json' } }), 400, 'MALFORMED_JSON'],
       [call('PUT', '/kv/a', { body: '', headers: { 'content-type': 'application/json' } }), 400, 'MALFORMED_JSON'],
@@ -138,6 +156,13 @@ describe('serve: the key-value API', () => {
       [call('GET', '/kv/a?timeout_ms=-1'), 400, 'BAD_REQUEST'],
       [call('GET', '/nowhere'), 404, 'NOT_FOUND'],
       [call('POST', '/kv/a', { json: 1 }), 404, 'NOT_FOUND'],
+      [call('PUT', '/kv/a', { json: 1, headers: { [CONTEXT]: 'a'.repeat(9_000) } }), 400, 'BAD_CONTEXT'],
+      [call('PUT', '/kv/a', { json: 1, headers: { [CONTEXT]: `${Buffer.from('[]').toString('base64url')}, ${Buffer.from('[]').toString('base64url')}` } }), 400, 'BAD_CONTEXT'],
+      [call('GET', '/kv/a', { headers: { [CONTEXT]: 'a'.repeat(17_000) } }), 431, 'BAD_REQUEST'],
+      [call('GET', '/kv/%E0%A4%A'), 400, 'BAD_REQUEST'],
+      [call('GET', `/kv/${'k'.repeat(9_300)}`), 414, 'BAD_REQUEST'],
+      [call('PUT', '/kv/a', { body: `${'['.repeat(5_000)}${']'.repeat(5_000)}`, headers: { 'content-type': 'application/json' } }), 400, 'BAD_REQUEST'],
+      [call('HEAD', '/events'), 404, 'NOT_FOUND'],
     ];
     for (const [answer, status, code] of cases) expectError(await answer, status, code);
     // Nothing was lost and nothing crashed: the store still serves, on every node.
@@ -219,6 +244,33 @@ describe('serve: the cluster API', () => {
     expectError(await call('POST', '/cluster/nodes/n4/resume'), 409, 'NODE_NOT_RUNNING');
   });
 
+  it('runs concurrent actions on one node one at a time, each answered for the state it found', async () => {
+    const actions = ['kill', 'restart', 'pause', 'resume', 'kill', 'restart', 'kill', 'resume', 'restart', 'pause', 'resume'];
+    const answers = await Promise.all(actions.map((a) => call('POST', `/cluster/nodes/n3/${a}`)));
+    // The requests arrive in any order; each is answered for the state the one before it left.
+    const after: Record<string, string> = { kill: 'down', restart: 'running', pause: 'paused', resume: 'running' };
+    const refusedUnless: Record<string, (state: string) => boolean> = { kill: (st) => st !== 'down', pause: (st) => st === 'running', resume: (st) => st === 'paused', restart: () => true };
+    answers.forEach((a, i) => {
+      const action = actions[i]!;
+      if (a.status === 200) expect(a.body['state'], `${action}: ${JSON.stringify(a.body)}`).toBe(after[action]);
+      else {
+        expectError(a, 409, 'NODE_NOT_RUNNING');
+        expect(refusedUnless[action]!(a.body.error?.['state'] as string), `${action} refused in state ${String(a.body.error?.['state'])}`).toBe(false);
+      }
+    });
+    if (server.cluster.nodeState('n3') !== 'running') await call('POST', '/cluster/nodes/n3/restart');
+    expect(server.cluster.nodeState('n3')).toBe('running');
+  });
+
+  it('refuses to join a node that is down', async () => {
+    await call('POST', '/cluster/nodes/n6/kill');
+    try {
+      expectError(await call('POST', '/cluster/nodes/n6/join'), 409, 'NODE_NOT_RUNNING');
+    } finally {
+      await call('POST', '/cluster/nodes/n6/restart');
+    }
+  });
+
   it('joins a spare to the ring and takes it out again', async () => {
     const joined = await call('POST', '/cluster/nodes/n6/join');
     expect(joined.status, JSON.stringify(joined.body)).toBe(202);
@@ -274,6 +326,18 @@ describe('serve: the event stream', () => {
     expect(ticks(a).some((t) => ticks(b).includes(t))).toBe(true);
   });
 
+  it('takes one snapshot per tick however many faults ask for a refresh', async () => {
+    await Promise.all(Array.from({ length: 20 }, () => call('POST', '/cluster/heal')));
+    await Promise.all(Array.from({ length: 20 }, () => call('POST', '/cluster/loss', { json: { probability: 0 } })));
+    // At the 200 ms tick, 3 s hold about 15 snapshots; a loop started per refresh would make hundreds.
+    const started = Date.now();
+    const events = await readEvents(['hello'], () => true, 3_000);
+    const elapsedMs = Date.now() - started;
+    const snapshots = events.filter((e) => e.event === 'snapshot').length;
+    expect(snapshots).toBeGreaterThan(3);
+    expect(snapshots).toBeLessThanOrEqual(Math.ceil(elapsedMs / 200) + 3);
+  });
+
   it('sends a log line when a node stops', async () => {
     const events = readEvents(['hello', 'log'], (e) => e.event !== 'log' || /^n3 (stopped|started)/.test((e.data as { text: string }).text));
     await new Promise((r) => setTimeout(r, 100));
@@ -283,9 +347,13 @@ describe('serve: the event stream', () => {
   });
 });
 
-/** Reads the event stream until `wanted` events (in order of kind, each passing `keep`) arrived, then hangs up. */
-async function readEvents(wanted: readonly string[], keep: (e: { event: string; data: unknown }) => boolean = () => true): Promise<{ event: string; data: unknown }[]> {
+/**
+ * Reads the event stream until `wanted` events (in order of kind, each passing `keep`) arrived,
+ * then hangs up; with `forMs`, reads every event for that long instead.
+ */
+async function readEvents(wanted: readonly string[], keep: (e: { event: string; data: unknown }) => boolean = () => true, forMs?: number): Promise<{ event: string; data: unknown }[]> {
   const controller = new AbortController();
+  if (forMs !== undefined) return readFor(controller, forMs);
   const res = await fetch(`${server.url}/events`, { signal: controller.signal });
   expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -313,6 +381,33 @@ async function readEvents(wanted: readonly string[], keep: (e: { event: string; 
   return out;
 }
 
+async function readFor(controller: AbortController, forMs: number): Promise<{ event: string; data: unknown }[]> {
+  const res = await fetch(`${server.url}/events`, { signal: controller.signal });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const out: { event: string; data: unknown }[] = [];
+  const timer = setTimeout(() => controller.abort(), forMs);
+  let buffer = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        if (event !== undefined) out.push({ event, data: null });
+      }
+    }
+  } catch (err) {
+    if ((err as Error).name !== 'AbortError') throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return out;
+}
+
 /** The first snapshot from the stream that satisfies `ok`. */
 async function waitForSnapshot(ok: (s: ClusterSnapshot) => boolean, timeoutMs = 10_000): Promise<ClusterSnapshot> {
   const deadline = Date.now() + timeoutMs;
@@ -323,3 +418,19 @@ async function waitForSnapshot(ok: (s: ClusterSnapshot) => boolean, timeoutMs = 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+describe('serve: closing', () => {
+  it('ends every open stream and stops answering', async () => {
+    const own = await startServe({ runtime: 'local', port: 0, nodes: 3, tickMs: 200, gossip: FAST_GOSSIP });
+    const res = await fetch(`${own.url}/events`);
+    const reader = res.body!.getReader();
+    await reader.read();
+    await own.close();
+    // The stream ends (done, or cut) rather than hanging; a new request is refused.
+    for (;;) {
+      const chunk = await reader.read().catch(() => ({ done: true }));
+      if (chunk.done) break;
+    }
+    await expect(fetch(`${own.url}/cluster`)).rejects.toThrow();
+  });
+});

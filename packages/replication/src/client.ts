@@ -45,6 +45,12 @@ export interface KvClientOptions {
    */
   readonly session?: boolean;
   /**
+   * The most keys a session remembers a context for; past this it forgets the key it used least
+   * recently, and that key's reads lose the session's guarantees. Default: no limit (a session
+   * that touches every key of a large store remembers every one).
+   */
+  readonly maxSessionKeys?: number;
+  /**
    * How a value is written into the history (a put's value, a get's results), from its text (a
    * string as it is, anything else as its JSON). Default: the text itself. A load that writes
    * large values can record a short unique part instead and give the checker the same function
@@ -88,6 +94,8 @@ export class KvClient {
       throw new InvalidArgumentError('INVALID_CONFIG', 'a session client with a recorder needs a name of its own: the checker tells sessions apart by name');
     }
     this.name = options.name ?? 'client';
+    const max = options.maxSessionKeys;
+    if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1)) throw new InvalidArgumentError('INVALID_CONFIG', `maxSessionKeys must be an integer >= 1, got ${max}`);
   }
 
   /** Writes `value` (plain data, not null). Throws {@link KvError}: `outcome` says whether it may have happened. */
@@ -205,7 +213,11 @@ export class KvClient {
   private remember(sk: string, context: VersionVector): void {
     if (this.options.session !== true) return;
     const old = this.contexts.get(sk);
+    // Insertion order is recency: a key used moves to the end, and the first is the least recently used.
+    this.contexts.delete(sk);
     this.contexts.set(sk, old ? mergeContexts(old, context) : context);
+    const max = this.options.maxSessionKeys;
+    if (max !== undefined && this.contexts.size > max) this.contexts.delete(this.contexts.keys().next().value!);
   }
 
   private complete(id: number | undefined, completion: Completion): void {

@@ -59,9 +59,33 @@ interface Sample {
 
 const ASK_MS = 2_000;
 
+/** Counters being added up: the report's figures, with message types in a map (their names are peers' choice: `constructor`, `__proto__`...). */
+type Sum = { -readonly [K in Exclude<keyof ClusterCounters, 'messagesByType'>]: number } & { byType: Map<string, number> };
+
+function emptySum(): Sum {
+  return { byType: new Map(), actorRestarts: 0, deadLetters: 0, readRepairs: 0, sloppyWrites: 0, hintsStored: 0, hintsDelivered: 0, hintsExpired: 0, antiEntropyExchanges: 0, keysRepairedByAntiEntropy: 0, tombstonesCollected: 0, keysTransferred: 0 };
+}
+
+function add(t: Sum, s: Sample): void {
+  for (const [type, n] of Object.entries(s.sentByType)) t.byType.set(type, (t.byType.get(type) ?? 0) + n);
+  t.actorRestarts += s.restarts;
+  t.deadLetters += s.deadLetters;
+  t.readRepairs += s.coordinator?.readRepairs ?? 0;
+  t.sloppyWrites += s.coordinator?.sloppyWrites ?? 0;
+  t.hintsStored += s.storage?.hintedWrites ?? 0;
+  t.hintsDelivered += s.storage?.handedOff ?? 0;
+  t.hintsExpired += s.storage?.expired ?? 0;
+  t.antiEntropyExchanges += s.antiEntropy?.exchanges ?? 0;
+  t.keysRepairedByAntiEntropy += s.antiEntropy?.keysRepaired ?? 0;
+  t.tombstonesCollected += s.antiEntropy?.tombstonesCollected ?? 0;
+  t.keysTransferred += s.transfer?.keysReceived ?? 0;
+}
+
 export class CounterSampler {
-  /** The last sample of each start, keyed `node@uid`. */
-  private readonly last = new Map<string, Sample>();
+  /** Each node's latest start and its last sample. */
+  private readonly current = new Map<string, { readonly uid: string; readonly sample: Sample }>();
+  /** Starts that ended, added up: memory stays bounded however often nodes restart (a server runs for days). */
+  private readonly retired = emptySum();
 
   constructor(
     private readonly cluster: Cluster,
@@ -92,7 +116,10 @@ export class CounterSampler {
       // The node may have restarted while it was asked: then these counts are the new start's, and uncertain; skip them.
       if (c.nodeUid(node) !== system.nodeUid) return;
       const deadLetters = Object.values(system.deadLetters).reduce((a, b) => a + b, 0);
-      this.last.set(`${node}@${system.nodeUid}`, { sentByType: system.sentByType, restarts: system.restarts, deadLetters, ...store });
+      const previous = this.current.get(node);
+      // A new start: the last sample of the one before is all it will ever count.
+      if (previous !== undefined && previous.uid !== system.nodeUid) add(this.retired, previous.sample);
+      this.current.set(node, { uid: system.nodeUid, sample: { sentByType: system.sentByType, restarts: system.restarts, deadLetters, ...store } });
     } catch (err) {
       // A node going down as it is asked: its last sample stands.
       if (!(err instanceof StarlingError)) throw err;
@@ -102,30 +129,17 @@ export class CounterSampler {
   /** The latest counts of `node`'s current start, if it was sampled since it started. */
   latest(node: string): NodeLatest {
     const uid = this.cluster.nodeUid(node);
-    const s = uid === undefined ? undefined : this.last.get(`${node}@${uid}`);
+    const c = this.current.get(node);
+    const s = uid === undefined || c?.uid !== uid ? undefined : c.sample;
     return { ...(s?.storage !== undefined ? { storage: s.storage } : {}), ...(s?.transfer !== undefined ? { transfer: s.transfer } : {}) };
   }
 
   /** The counters added up over every start sampled so far. */
   totals(): ClusterCounters {
-    // A map: message types are names peers chose (`constructor`, `__proto__`...), not keys of a plain object.
-    const byType = new Map<string, number>();
-    const t = { actorRestarts: 0, deadLetters: 0, readRepairs: 0, sloppyWrites: 0, hintsStored: 0, hintsDelivered: 0, hintsExpired: 0, antiEntropyExchanges: 0, keysRepairedByAntiEntropy: 0, tombstonesCollected: 0, keysTransferred: 0 };
-    for (const s of this.last.values()) {
-      for (const [type, n] of Object.entries(s.sentByType)) byType.set(type, (byType.get(type) ?? 0) + n);
-      t.actorRestarts += s.restarts;
-      t.deadLetters += s.deadLetters;
-      t.readRepairs += s.coordinator?.readRepairs ?? 0;
-      t.sloppyWrites += s.coordinator?.sloppyWrites ?? 0;
-      t.hintsStored += s.storage?.hintedWrites ?? 0;
-      t.hintsDelivered += s.storage?.handedOff ?? 0;
-      t.hintsExpired += s.storage?.expired ?? 0;
-      t.antiEntropyExchanges += s.antiEntropy?.exchanges ?? 0;
-      t.keysRepairedByAntiEntropy += s.antiEntropy?.keysRepaired ?? 0;
-      t.tombstonesCollected += s.antiEntropy?.tombstonesCollected ?? 0;
-      t.keysTransferred += s.transfer?.keysReceived ?? 0;
-    }
+    const t: Sum = { ...this.retired, byType: new Map(this.retired.byType) };
+    for (const { sample } of this.current.values()) add(t, sample);
+    const { byType, ...rest } = t;
     // Most first; fromEntries defines own properties, so any name is data.
-    return { messagesByType: Object.fromEntries([...byType].sort((a, b) => b[1] - a[1])), ...t };
+    return { messagesByType: Object.fromEntries([...byType].sort((a, b) => b[1] - a[1])), ...rest };
   }
 }

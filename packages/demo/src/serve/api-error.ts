@@ -37,6 +37,9 @@ export type ApiErrorCode =
   | 'TOO_MANY_STREAMS'
   | 'INTERNAL';
 
+/** The longest message an error carries, in characters: a message may quote the request (a 9 KiB path), and an answer should not. */
+const MAX_MESSAGE_CHARS = 300;
+
 /** An HTTP API error: its status, stable code and any details a client can act on. */
 export class ApiError extends StarlingError<ApiErrorCode> {
   constructor(
@@ -45,7 +48,7 @@ export class ApiError extends StarlingError<ApiErrorCode> {
     message: string,
     readonly details: Readonly<Record<string, unknown>> = {},
   ) {
-    super(code, message);
+    super(code, message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message);
   }
 
   /** The JSON body of the response. */
@@ -84,6 +87,9 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError(503, 'TIMEOUT', err.message);
   }
   if (err instanceof StarlingError && err.code === 'NODE_NOT_RUNNING') return new ApiError(409, 'NODE_NOT_RUNNING', err.message);
+  // A value the codec cannot carry (nested past its depth limit) or one too large for a message: the client's to change.
+  if (err instanceof StarlingError && err.code === 'UNENCODABLE_MESSAGE') return new ApiError(400, 'BAD_REQUEST', `the value cannot be stored: ${err.message}`);
+  if (err instanceof StarlingError && err.code === 'MESSAGE_TOO_LARGE') return new ApiError(413, 'VALUE_TOO_LARGE', `the value is too large for a message: ${err.message}`);
   const e = err as { code?: unknown; statusCode?: unknown; validation?: unknown; message?: unknown };
   const message = typeof e.message === 'string' ? e.message : String(err);
   if (e.validation !== undefined) return new ApiError(400, 'BAD_REQUEST', message);

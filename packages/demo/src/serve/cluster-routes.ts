@@ -17,7 +17,7 @@ export type PartitionBody =
   | { readonly shape: 'isolate'; readonly node: string };
 
 const NODE_NAME = { type: 'string', minLength: 1, maxLength: 64 } as const;
-const NODE_LIST = { type: 'array', items: NODE_NAME, maxItems: 64 } as const;
+const NODE_LIST = { type: 'array', items: NODE_NAME, minItems: 1, maxItems: 64 } as const;
 
 const PARTITION_SCHEMA = {
   body: {
@@ -65,8 +65,20 @@ export function registerClusterRoutes(app: FastifyInstance, cluster: Cluster, wa
     return node;
   };
   const running = (): string[] => cluster.nodes.filter((n) => cluster.nodeState(n) === 'running');
-  // The page's next snapshot shows a fault at once, not a tick later. A failed read only delays it.
-  const refreshed = (): void => void watch.refresh().catch(() => undefined);
+  // The page's next snapshot shows a fault at once, not a tick later.
+  const refreshed = (): void => watch.refresh();
+  // Actions on one node run one at a time: a kill racing a restart would otherwise check the
+  // node's state, wait for its counters, and act on a state that changed meanwhile.
+  const queues = new Map<string, Promise<unknown>>();
+  const serially = <T>(node: string, action: () => Promise<T>): Promise<T> => {
+    const next = (queues.get(node) ?? Promise.resolve()).then(action, action);
+    const settled = next.catch(() => undefined);
+    queues.set(node, settled);
+    void settled.then(() => {
+      if (queues.get(node) === settled) queues.delete(node);
+    });
+    return next;
+  };
 
   app.get('/cluster', async () => ({
     runtime: cluster.runtime,
@@ -118,11 +130,19 @@ export function registerClusterRoutes(app: FastifyInstance, cluster: Cluster, wa
 
   app.post('/cluster/nodes/:node/:action', { schema: NODE_SCHEMA }, async (req: FastifyRequest<{ Params: { node: string; action: NodeAction }; Querystring: { force?: boolean } }>, reply) => {
     const node = known(req.params.node);
+    const { action } = req.params;
+    const answer = await serially(node, () => act(node, action, req.query.force === true));
+    refreshed();
+    return reply.code(answer.status).send(answer.body);
+  });
+
+  /** Does `action` to `node`, checking its state first (the caller runs one action per node at a time). */
+  async function act(node: string, action: NodeAction, force: boolean): Promise<{ status: number; body: Record<string, unknown> }> {
     const state = cluster.nodeState(node);
     const refuse = (why: string): never => {
-      throw new ApiError(409, 'NODE_NOT_RUNNING', `cannot ${req.params.action} ${node}: ${why}`, { node, state });
+      throw new ApiError(409, 'NODE_NOT_RUNNING', `cannot ${action} ${node}: ${why}`, { node, state });
     };
-    switch (req.params.action) {
+    switch (action) {
       case 'kill':
         if (state === 'down') refuse('it is down');
         // Its counters die with it: read them first, so the totals keep what it counted.
@@ -143,18 +163,18 @@ export function registerClusterRoutes(app: FastifyInstance, cluster: Cluster, wa
         break;
       case 'join':
       case 'leave': {
+        // A joiner must be up to receive its partitions; a node gone for good leaves with force.
+        if (action === 'join' && state !== 'running') refuse(`it is ${state}; a joining node pulls its partitions`);
         const via = running()[0];
         if (via === undefined) throw new ApiError(503, 'NODE_NOT_RUNNING', 'no node is running to take the ring change');
         const opts = { via, timeoutMs: RING_CHANGE_WAIT_MS };
-        const version = req.params.action === 'join' ? await admin.join(node, opts) : await admin.leave(node, { ...opts, force: req.query.force === true });
-        refreshed();
+        const version = action === 'join' ? await admin.join(node, opts) : await admin.leave(node, { ...opts, force });
         // 202: the change is committed; partitions move in the background (the stream shows them).
-        return reply.code(202).send({ node, action: req.params.action, ringVersion: version });
+        return { status: 202, body: { node, action, ringVersion: version } };
       }
     }
-    refreshed();
-    return { node, action: req.params.action, state: cluster.nodeState(node), uid: cluster.nodeUid(node) };
-  });
+    return { status: 200, body: { node, action, state: cluster.nodeState(node), uid: cluster.nodeUid(node) } };
+  }
 }
 
 function partitionOf(body: PartitionBody, nodes: readonly string[]): Partition {

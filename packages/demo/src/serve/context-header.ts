@@ -11,11 +11,12 @@ import { ApiError } from './api-error.ts';
 export const CONTEXT_HEADER = 'x-starling-context';
 
 /**
- * The longest context header accepted, in characters: some 400 replica entries (a replica id is a
+ * The longest context header accepted, in characters: some 200 replica entries (a replica id is a
  * node name and its start's uid, ~20 bytes), far beyond any real key's writers. It also bounds the
- * work a hostile header can cause.
+ * work a hostile header can cause, and stays under Node's 16 KiB limit on all headers together, so
+ * a too-long context is this API's BAD_CONTEXT, not the HTTP server's 431.
  */
-export const MAX_CONTEXT_HEADER_CHARS = 16 * 1024;
+export const MAX_CONTEXT_HEADER_CHARS = 8 * 1024;
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 

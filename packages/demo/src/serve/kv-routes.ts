@@ -8,7 +8,7 @@ import { type ClientOptions, KvClient, MAX_KEY_LENGTH, type WriteOptions } from 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_DEMO_NODES } from '../run/cluster.ts';
 import { ApiError } from './api-error.ts';
-import { CONTEXT_HEADER, decodeContext, encodeContext, MAX_CONTEXT_HEADER_CHARS } from './context-header.ts';
+import { CONTEXT_HEADER, decodeContext, encodeContext } from './context-header.ts';
 
 /** Query parameters of every key-value request. */
 interface KvQuery {
@@ -24,7 +24,9 @@ interface KvQuery {
 }
 
 /** Sessions kept at once; the least recently used is forgotten past this (its guarantees end with it). */
-export const MAX_SESSIONS = 1_024;
+export const MAX_SESSIONS = 256;
+/** Keys a session remembers a context for; past this its least recently used key's guarantees end. Bounds the server's memory at MAX_SESSIONS x this. */
+export const MAX_SESSION_KEYS = 1_024;
 
 const QUORUM = { type: 'integer', minimum: 1, maximum: MAX_DEMO_NODES } as const;
 
@@ -45,10 +47,6 @@ const KV_SCHEMA = {
       node: { type: 'string', minLength: 1, maxLength: 64 },
       timeout_ms: { type: 'integer', minimum: 1, maximum: 60_000 },
     },
-  },
-  headers: {
-    type: 'object',
-    properties: { [CONTEXT_HEADER]: { type: 'string', maxLength: MAX_CONTEXT_HEADER_CHARS } },
   },
 } as const;
 
@@ -88,10 +86,9 @@ export function registerKvRoutes(app: FastifyInstance, cluster: Cluster): void {
 }
 
 function withContext(options: ClientOptions, req: FastifyRequest): WriteOptions {
-  const header = req.headers[CONTEXT_HEADER];
-  if (header === undefined) return options;
-  if (typeof header !== 'string') throw new ApiError(400, 'BAD_CONTEXT', `send one ${CONTEXT_HEADER} header, not several`);
-  return { ...options, context: decodeContext(header) };
+  // Node joins repeated headers with ", ", which is not base64url: two contexts are BAD_CONTEXT.
+  const header = req.headers[CONTEXT_HEADER] as string | undefined;
+  return header === undefined ? options : { ...options, context: decodeContext(header) };
 }
 
 /** The clients requests go through: one shared, and one per named session. */
@@ -120,7 +117,7 @@ class KvClients {
   private session(name: string): KvClient {
     let client = this.sessions.get(name);
     if (client !== undefined) this.sessions.delete(name);
-    else client = new KvClient(this.cluster, { name: `session:${name}`, session: true });
+    else client = new KvClient(this.cluster, { name: `session:${name}`, session: true, maxSessionKeys: MAX_SESSION_KEYS });
     this.sessions.set(name, client);
     if (this.sessions.size > MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
     return client;

@@ -7,7 +7,8 @@
 import type { Cluster, PluginSpec, RuntimeKind } from '@starling/actors';
 import type { GossipOptions } from '@starling/gossip';
 import { MAX_KEY_LENGTH, type ReplicationOptions } from '@starling/replication';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { MAX_VALUE_BYTES } from '../load/kv-workload.ts';
 import { MAX_DEMO_NODES, startDemoCluster, validateShape } from '../run/cluster.ts';
 import { ApiError, toApiError } from './api-error.ts';
@@ -142,6 +143,18 @@ function buildApp(): FastifyInstance {
     forceCloseConnections: true,
     // Reject unknown query parameters and body fields (a typo such as `?R=2` must not pass silently).
     ajv: { customOptions: { removeAdditional: false } },
+    // Errors before routing (a malformed percent-encoding in the path) answer as every other error does.
+    frameworkErrors: (err, _req, reply) => {
+      const e = toApiError(err);
+      void (reply as FastifyReply).code(e.status).send(e.body());
+    },
+    // Errors before Fastify sees a request (headers over Node's 16 KiB, a malformed request line): still a JSON answer.
+    clientErrorHandler: (err: Error & { code?: string }, socket) => {
+      if (!socket.writable) return void socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
+      const body = JSON.stringify(new ApiError(status, 'BAD_REQUEST', `the request could not be read: ${err.message}`).body());
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    },
   });
   // Values are JSON: Fastify's default text/plain parser would store a body's text as a string value.
   app.removeContentTypeParser('text/plain');

@@ -30,6 +30,8 @@ export interface MemberCell {
 export interface RingView {
   /** The node whose ring this is. */
   readonly from: string;
+  /** Cluster time this ring was read (older than the snapshot when no node answered since). */
+  readonly asOfMs: number;
   readonly version: number;
   readonly claimant: string;
   readonly partitionCount: number;

@@ -15,27 +15,38 @@ export const MAX_STREAMS = 64;
 /** How long a browser waits before it reconnects a dropped stream, in ms (the stream's `retry` field). */
 const RECONNECT_MS = 1_000;
 
+/**
+ * Bytes a stream may have queued unsent before it is ended: a client that stops reading would
+ * otherwise grow the server's memory by every snapshot. A browser reconnects and starts afresh.
+ */
+export const MAX_STREAM_BACKLOG_BYTES = 1024 * 1024;
+
 /** Registers the stream route on `app`; ending every stream on close is the caller's (see {@link StreamSet.endAll}). */
 export function registerStreamRoute(app: FastifyInstance, watch: ClusterWatch): StreamSet {
   const streams = new StreamSet();
-  app.get('/events', (req: FastifyRequest, reply: FastifyReply) => {
+  // No HEAD route: a hijacked stream never ends, and a HEAD answer must.
+  app.get('/events', { exposeHeadRoute: false }, (req: FastifyRequest, reply: FastifyReply) => {
     if (streams.size >= MAX_STREAMS) throw new ApiError(503, 'TOO_MANY_STREAMS', `at most ${MAX_STREAMS} event streams at once`);
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const send = (event: string, data: unknown): void => void raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const send = (event: string, data: unknown): void => {
+      // Destroyed, not ended: ending would wait to flush a backlog the client is not reading.
+      if (raw.writableLength > MAX_STREAM_BACKLOG_BYTES) return void raw.destroy();
+      raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
     raw.write(`retry: ${RECONNECT_MS}\n\n`);
     send('hello', watch.hello());
     const onSnapshot = (s: ClusterSnapshot): void => send('snapshot', s);
     const onLog = (l: LogLine): void => send('log', l);
     watch.on('snapshot', onSnapshot);
     watch.on('log', onLog);
-    const end = (): void => {
+    function end(): void {
       watch.off('snapshot', onSnapshot);
       watch.off('log', onLog);
       streams.delete(end);
       if (!raw.writableEnded) raw.end();
-    };
+    }
     streams.add(end);
     req.raw.on('close', end);
   });

@@ -41,8 +41,13 @@ export class ClusterWatch extends EventEmitter<WatchEvents> {
   private last: ClusterSnapshot | null = null;
   private lastTotals: { atMs: number; byType: Record<string, number> } | undefined;
   private lastLinks: { atMs: number; links: Record<string, { sent: number; dropped: number }> } | undefined;
+  private lastLinkRows: LinkRow[] | undefined;
   private ringFrom: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The tick being taken: there is never more than one, whatever asks for a refresh. */
+  private ticking: Promise<void> | undefined;
+  /** A refresh asked for while a tick was running: one more tick follows it. */
+  private isRefreshDue = false;
   private isStopped = false;
   private readonly onEvent = (e: RuntimeEvent): void => this.noteEvent(e);
 
@@ -61,8 +66,7 @@ export class ClusterWatch extends EventEmitter<WatchEvents> {
 
   /** Takes the first snapshot, then one per tick until {@link stop}. */
   async start(): Promise<void> {
-    await this.tick();
-    this.schedule();
+    await this.run();
   }
 
   stop(): void {
@@ -81,17 +85,39 @@ export class ClusterWatch extends EventEmitter<WatchEvents> {
     await this.sampler.sample([node]);
   }
 
-  /** Takes a snapshot now (after a fault, so the page need not wait for the next tick). */
-  async refresh(): Promise<void> {
-    clearTimeout(this.timer);
-    await this.tick();
-    this.schedule();
+  /**
+   * Takes a snapshot as soon as possible (after a fault, so pages need not wait for the next
+   * tick). Refreshes asked for while a tick runs make one more tick after it, never a second loop.
+   */
+  refresh(): void {
+    if (this.isStopped) return;
+    if (this.ticking !== undefined) {
+      this.isRefreshDue = true;
+      return;
+    }
+    void this.run();
   }
 
-  private schedule(): void {
-    if (this.isStopped) return;
-    // One tick at a time: the next starts a full interval after this one ended, so a slow cluster is never asked twice at once.
-    this.timer = setTimeout(() => void this.tick().finally(() => this.schedule()), this.tickMs);
+  /** One tick, then the next is scheduled: the only place ticks start. */
+  private run(): Promise<void> {
+    clearTimeout(this.timer);
+    this.ticking = this.tick()
+      .catch((err: unknown) => {
+        // A tick that failed leaves the last snapshot standing; the next tick tries again.
+        process.stderr.write(`starling serve: a snapshot failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      })
+      .finally(() => {
+        this.ticking = undefined;
+        if (this.isStopped) return;
+        if (this.isRefreshDue) {
+          this.isRefreshDue = false;
+          void this.run();
+          return;
+        }
+        // The next tick starts a full interval after this one ended: a slow cluster is never asked twice at once.
+        this.timer = setTimeout(() => void this.run(), this.tickMs);
+      });
+    return this.ticking;
   }
 
   private async tick(): Promise<void> {
@@ -103,6 +129,7 @@ export class ClusterWatch extends EventEmitter<WatchEvents> {
     const atMs = c.now();
     const totals = this.sampler.totals();
     const rates = this.ratesSince(atMs, totals.messagesByType);
+    const isFullTick = rates !== this.rateHistory.at(-1);
     const pending = running.reduce((sum, n) => sum + (this.sampler.latest(n).transfer?.partitionsPending ?? 0), 0);
     const snapshot: ClusterSnapshot = {
       atMs,
@@ -132,8 +159,10 @@ export class ClusterWatch extends EventEmitter<WatchEvents> {
       },
     };
     this.last = snapshot;
-    this.rateHistory.push(rates);
-    if (this.rateHistory.length > this.historyPoints) this.rateHistory.shift();
+    if (isFullTick) {
+      this.rateHistory.push(rates);
+      if (this.rateHistory.length > this.historyPoints) this.rateHistory.shift();
+    }
     this.emit('snapshot', snapshot);
   }
 
@@ -175,13 +204,20 @@ export class ClusterWatch extends EventEmitter<WatchEvents> {
       const ring: Ring | undefined = await this.admin.ring(from, { timeoutMs: Math.max(250, this.tickMs) }).catch(() => undefined);
       if (ring === undefined) continue;
       this.ringFrom = running.includes(ring.claimant) ? ring.claimant : from;
-      return { from, version: ring.version, claimant: ring.claimant, partitionCount: ring.partitionCount, owners: ring.owners, nextOwners: ring.next?.owners };
+      return { from, asOfMs: this.cluster.now(), version: ring.version, claimant: ring.claimant, partitionCount: ring.partitionCount, owners: ring.owners, nextOwners: ring.next?.owners };
     }
+    // Nobody answered: the last ring read stands, and says how old it is.
     return this.last?.ring ?? null;
   }
 
+  /**
+   * Messages per second since the last full tick. A refresh soon after a tick would divide a few
+   * messages by a few milliseconds: intervals under half a tick keep the last rates instead.
+   */
   private ratesSince(atMs: number, byType: Record<string, number>): RatePoint {
     const prev = this.lastTotals;
+    const last = this.rateHistory.at(-1);
+    if (prev !== undefined && last !== undefined && atMs - prev.atMs < this.tickMs / 2) return last;
     this.lastTotals = { atMs, byType };
     if (prev === undefined || atMs <= prev.atMs) return { atMs, byType: {} };
     const seconds = (atMs - prev.atMs) / 1000;
@@ -200,6 +236,9 @@ export class ClusterWatch extends EventEmitter<WatchEvents> {
     const now: Record<string, { sent: number; dropped: number }> = {};
     for (const [key, l] of Object.entries(links)) now[key] = { sent: l.sent, dropped: Object.values(l.dropped).reduce((a, b) => a + b, 0) };
     const prev = this.lastLinks;
+    // As for message rates: a refresh right after a tick measures against the tick before.
+    const isShort = prev !== undefined && this.lastLinkRows !== undefined && atMs - prev.atMs < this.tickMs / 2;
+    if (isShort) return this.lastLinkRows!.map((row) => ({ ...row, isCut: cuts[c.nodes.indexOf(row.from) * c.nodes.length + c.nodes.indexOf(row.to)] !== CUT_NONE }));
     this.lastLinks = { atMs, links: now };
     const seconds = prev === undefined || atMs <= prev.atMs ? 0 : (atMs - prev.atMs) / 1000;
     const rows: LinkRow[] = [];
@@ -213,6 +252,7 @@ export class ClusterWatch extends EventEmitter<WatchEvents> {
         rows.push({ from, to, sentPerS: rate(a.sent, b.sent), droppedPerS: rate(a.dropped, b.dropped), isCut: cuts[i * c.nodes.length + j] !== CUT_NONE });
       });
     });
+    this.lastLinkRows = rows;
     return rows;
   }
 
