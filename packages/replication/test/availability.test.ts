@@ -272,4 +272,18 @@ describe('session guarantees', () => {
     expect((await cluster.until(session.get('mine', { node: p1! }))).values).toEqual(['v']);
     await cluster.stop();
   });
+
+  simIt('a session with maxSessionKeys forgets its least recently used key first', 622, async (seed) => {
+    const cluster = await cluster5(seed);
+    expect(() => new KvClient(cluster, { session: true, maxSessionKeys: 0 })).toThrow(/maxSessionKeys/);
+    const session = new KvClient(cluster, { name: 'bounded', session: true, maxSessionKeys: 2 });
+    await cluster.until(session.put('a', 1));
+    await cluster.until(session.put('b', 2));
+    await cluster.until(session.get('a')); // a is now the most recently used
+    await cluster.until(session.put('c', 3));
+    expect(session.sessionContext('b')).toEqual({});
+    expect(Object.keys(session.sessionContext('a')).length).toBeGreaterThan(0);
+    expect(Object.keys(session.sessionContext('c')).length).toBeGreaterThan(0);
+    await cluster.stop();
+  });
 });
