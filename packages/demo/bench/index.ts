@@ -17,13 +17,14 @@
  *
  * `demo.http_kv`: what `demo serve`'s HTTP API costs on top of the store. The same cluster served
  * on 127.0.0.1 (Fastify, the watch ticking at its default second); the subject: 32 HTTP clients on
- * keep-alive connections, each a closed loop of GET and PUT (50/50) over 1 000 keys with 100-byte
- * JSON values; the baseline: the bare KvClient closed loop with the same mix, keys, values and
- * operations in flight, in interleaved rounds. Operations per second; goal at least 0.5x (every
- * request is parsed, validated, routed and answered as JSON on the one event loop the host shares
- * with the cluster's traffic).
+ * keep-alive connections, in a worker thread of their own (as a load tool in another process would
+ * be: the client's parsing does not share the server's event loop), each a closed loop of GET and
+ * PUT (50/50) over 1 000 keys with 100-byte JSON values; the baseline: the bare KvClient closed
+ * loop with the same mix, keys, values and operations in flight, in interleaved rounds. Operations
+ * per second; goal at least 0.5x (every request is parsed, validated, routed and answered as JSON
+ * on the host's one event loop, which also carries the cluster's traffic to and from the workers).
  */
-import { Agent, request } from 'node:http';
+import { Worker } from 'node:worker_threads';
 import { createRandom } from '@starling/actors';
 import type { BenchContext, BenchGroup, BenchResult, Contender } from '../../../scripts/bench/types.ts';
 import { result } from '../../../scripts/bench/types.ts';
@@ -91,34 +92,65 @@ const loadGenerator: BenchGroup = {
   },
 };
 
-/** One HTTP request on a keep-alive agent; resolves with the status (the body is read and dropped). */
-function httpCall(agent: Agent, port: number, method: 'GET' | 'PUT', path: string, body?: string): Promise<number> {
+/**
+ * The HTTP load client, run in a worker thread: for each `{ size }` it gets, `inFlight` closed
+ * loops send `size` requests in all (GET and PUT in turn) and it answers `{ ms, failed }`.
+ */
+const HTTP_CLIENT = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { Agent, request } = require('node:http');
+const { port, keys, body, inFlight } = workerData;
+const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
+let turn = 0;
+function call(method, path, payload) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, agent, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const headers = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+    const req = request({ host: '127.0.0.1', port, method, path, agent, headers }, (res) => {
       res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('end', () => resolve(res.statusCode));
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end(body);
+    req.end(payload);
   });
 }
+parentPort.on('message', async ({ size }) => {
+  let launched = 0;
+  let failed = 0;
+  const t0 = performance.now();
+  const loop = async () => {
+    while (launched < size) {
+      const i = launched++;
+      const path = '/kv/' + keys[turn++ % keys.length];
+      // A GET of a key never written is a 404: an answer, as the bare loop's empty read is.
+      const status = await call(i % 2 === 0 ? 'GET' : 'PUT', path, i % 2 === 0 ? undefined : body).catch(() => 0);
+      if (status !== 200 && status !== 404) failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, loop));
+  parentPort.postMessage({ ms: performance.now() - t0, failed });
+});
+`;
 
 const httpKv: BenchGroup = {
   ids: ['demo.http_kv'],
   async run(ctx: BenchContext): Promise<readonly BenchResult[]> {
     const { cluster } = await startDemoCluster({ runtime: 'threads', seed: 1, nodes: NODES, n: 3, r: 2, w: 2 });
     const server = await serveCluster(cluster, { port: 0, quorum: { n: 3, r: 2, w: 2 } });
-    const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+    const keys = Array.from({ length: KEY_COUNT }, (_, i) => `h${i}`);
+    const value = 'x'.repeat(VALUE_BYTES);
+    const client = new Worker(HTTP_CLIENT, { eval: true, workerData: { port: server.port, keys, body: JSON.stringify(value), inFlight: IN_FLIGHT } });
+    const round = (size: number): Promise<{ ms: number; failed: number }> =>
+      new Promise((resolve, reject) => {
+        client.once('message', resolve);
+        client.once('error', reject);
+        client.postMessage({ size });
+      });
     try {
-      const keys = Array.from({ length: KEY_COUNT }, (_, i) => `h${i}`);
-      const value = 'x'.repeat(VALUE_BYTES);
-      const body = JSON.stringify(value);
       const bare = newLoad({ keys, value, inFlight: IN_FLIGHT, errorsLogged: 3 });
       const kv = new KvClient(cluster);
       let bareFailed = 0;
       let httpFailed = 0;
-      let turn = 0;
       const contenders: Contender[] = [
         {
           name: 'bare KvClient loop',
@@ -133,19 +165,9 @@ const httpKv: BenchGroup = {
           name: 'HTTP API',
           initialSize: 2_000,
           async run(size) {
-            let launched = 0;
-            const t0 = performance.now();
-            const client = async (): Promise<void> => {
-              while (launched < size) {
-                const i = launched++;
-                const path = `/kv/${keys[turn++ % KEY_COUNT]}`;
-                // A GET of a key never written is a 404: an answer, as the bare loop's empty read is.
-                const status = await httpCall(agent, server.port, i % 2 === 0 ? 'GET' : 'PUT', path, i % 2 === 0 ? undefined : body);
-                if (status !== 200 && status !== 404) httpFailed++;
-              }
-            };
-            await Promise.all(Array.from({ length: IN_FLIGHT }, client));
-            return (size / (performance.now() - t0)) * 1000;
+            const { ms, failed } = await round(size);
+            httpFailed += failed;
+            return (size / ms) * 1000;
           },
         },
       ];
@@ -153,7 +175,7 @@ const httpKv: BenchGroup = {
       ctx.log(`  operations not ok: bare ${bareFailed}, HTTP ${httpFailed}`);
       return [result('demo.http_kv', 'ops/s', m.get('HTTP API')!, m.get('bare KvClient loop')!, { minRatio: 0.5 })];
     } finally {
-      agent.destroy();
+      await client.terminate();
       await server.close();
       await cluster.stop();
     }
