@@ -37,6 +37,21 @@ const KEY_COUNT = 1_000;
 const VALUE_BYTES = 100;
 const IN_FLIGHT = 32;
 
+/** The baseline of both groups: the replication benchmarks' bare closed loop; `failed` counts what it got wrong. */
+function bareLoop(kv: KvClient, load: ReturnType<typeof newLoad>): Contender & { failed: number } {
+  const contender = {
+    name: 'bare KvClient loop',
+    initialSize: 2_000,
+    failed: 0,
+    async run(size: number): Promise<number> {
+      const stats = await drive(kv, load, (launched) => launched < size);
+      contender.failed += failedOf(stats);
+      return (size / stats.wallMs) * 1000;
+    },
+  };
+  return contender;
+}
+
 const loadGenerator: BenchGroup = {
   ids: ['demo.load_generator'],
   async run(ctx: BenchContext): Promise<readonly BenchResult[]> {
@@ -56,18 +71,10 @@ const loadGenerator: BenchGroup = {
         wipes: () => [],
       });
       const random = createRandom(1, 'bench');
-      let bareFailed = 0;
+      const baseline = bareLoop(kv, bare);
       let generatorFailed = 0;
       const contenders: Contender[] = [
-        {
-          name: 'bare KvClient loop',
-          initialSize: 2_000,
-          async run(size) {
-            const stats = await drive(kv, bare, (launched) => launched < size);
-            bareFailed += failedOf(stats);
-            return (size / stats.wallMs) * 1000;
-          },
-        },
+        baseline,
         {
           name: 'load generator',
           initialSize: 2_000,
@@ -84,7 +91,7 @@ const loadGenerator: BenchGroup = {
       ];
       const m = await ctx.compare(contenders);
       // A failure is fast: count them, or a failing contender would look quick.
-      ctx.log(`  operations not ok: bare ${bareFailed}, load generator ${generatorFailed}`);
+      ctx.log(`  operations not ok: bare ${baseline.failed}, load generator ${generatorFailed}`);
       return [result('demo.load_generator', 'ops/s', m.get('load generator')!, m.get('bare KvClient loop')!, { minRatio: 0.8 })];
     } finally {
       await cluster.stop();
@@ -147,20 +154,10 @@ const httpKv: BenchGroup = {
         client.postMessage({ size });
       });
     try {
-      const bare = newLoad({ keys, value, inFlight: IN_FLIGHT, errorsLogged: 3 });
-      const kv = new KvClient(cluster);
-      let bareFailed = 0;
+      const baseline = bareLoop(new KvClient(cluster), newLoad({ keys, value, inFlight: IN_FLIGHT, errorsLogged: 3 }));
       let httpFailed = 0;
       const contenders: Contender[] = [
-        {
-          name: 'bare KvClient loop',
-          initialSize: 2_000,
-          async run(size) {
-            const stats = await drive(kv, bare, (launched) => launched < size);
-            bareFailed += failedOf(stats);
-            return (size / stats.wallMs) * 1000;
-          },
-        },
+        baseline,
         {
           name: 'HTTP API',
           initialSize: 2_000,
@@ -172,7 +169,7 @@ const httpKv: BenchGroup = {
         },
       ];
       const m = await ctx.compare(contenders);
-      ctx.log(`  operations not ok: bare ${bareFailed}, HTTP ${httpFailed}`);
+      ctx.log(`  operations not ok: bare ${baseline.failed}, HTTP ${httpFailed}`);
       return [result('demo.http_kv', 'ops/s', m.get('HTTP API')!, m.get('bare KvClient loop')!, { minRatio: 0.5 })];
     } finally {
       await client.terminate();

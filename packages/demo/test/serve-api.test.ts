@@ -347,22 +347,21 @@ describe('serve: the event stream', () => {
   });
 });
 
-/**
- * Reads the event stream until `wanted` events (in order of kind, each passing `keep`) arrived,
- * then hangs up; with `forMs`, reads every event for that long instead.
- */
-async function readEvents(wanted: readonly string[], keep: (e: { event: string; data: unknown }) => boolean = () => true, forMs?: number): Promise<{ event: string; data: unknown }[]> {
-  const controller = new AbortController();
-  if (forMs !== undefined) return readFor(controller, forMs);
-  const res = await fetch(`${server.url}/events`, { signal: controller.signal });
+interface StreamEvent {
+  readonly event: string;
+  readonly data: unknown;
+}
+
+/** The events of a new stream, as they arrive, until `signal` aborts it or the server ends it. */
+async function* streamEvents(signal: AbortSignal): AsyncGenerator<StreamEvent> {
+  const res = await fetch(`${server.url}/events`, { signal });
   expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const out: { event: string; data: unknown }[] = [];
   let buffer = '';
   try {
-    while (out.length < wanted.length) {
+    for (;;) {
       const { value, done } = await reader.read();
-      if (done) throw new Error('the stream ended');
+      if (done) return;
       buffer += value;
       let cut: number;
       while ((cut = buffer.indexOf('\n\n')) >= 0) {
@@ -370,41 +369,33 @@ async function readEvents(wanted: readonly string[], keep: (e: { event: string; 
         buffer = buffer.slice(cut + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1];
         const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event === undefined || data === undefined || event !== wanted[out.length]) continue;
-        const e = { event, data: JSON.parse(data) as unknown };
-        if (keep(e)) out.push(e);
-      }
-    }
-  } finally {
-    controller.abort();
-  }
-  return out;
-}
-
-async function readFor(controller: AbortController, forMs: number): Promise<{ event: string; data: unknown }[]> {
-  const res = await fetch(`${server.url}/events`, { signal: controller.signal });
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const out: { event: string; data: unknown }[] = [];
-  const timer = setTimeout(() => controller.abort(), forMs);
-  let buffer = '';
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      let cut: number;
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        if (event !== undefined) out.push({ event, data: null });
+        if (event !== undefined && data !== undefined) yield { event, data: JSON.parse(data) as unknown };
       }
     }
   } catch (err) {
     if ((err as Error).name !== 'AbortError') throw err;
+  }
+}
+
+/**
+ * Reads the event stream until `wanted` events (in order of kind, each passing `keep`) arrived,
+ * then hangs up; with `forMs`, reads every event for that long instead.
+ */
+async function readEvents(wanted: readonly string[], keep: (e: StreamEvent) => boolean = () => true, forMs?: number): Promise<StreamEvent[]> {
+  const controller = new AbortController();
+  const timer = forMs === undefined ? undefined : setTimeout(() => controller.abort(), forMs);
+  const out: StreamEvent[] = [];
+  try {
+    for await (const e of streamEvents(controller.signal)) {
+      if (forMs !== undefined) out.push(e);
+      else if (e.event === wanted[out.length] && keep(e)) out.push(e);
+      if (forMs === undefined && out.length === wanted.length) break;
+    }
   } finally {
     clearTimeout(timer);
+    controller.abort();
   }
+  if (forMs === undefined && out.length < wanted.length) throw new Error('the stream ended');
   return out;
 }
 
