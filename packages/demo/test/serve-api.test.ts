@@ -258,6 +258,13 @@ describe('serve: the cluster API', () => {
         expect(refusedUnless[action]!(a.body.error?.['state'] as string), `${action} refused in state ${String(a.body.error?.['state'])}`).toBe(false);
       }
     });
+    // Run one at a time, the successes form a possible history: a kill needs a node brought up by
+    // the start or a restart since the last kill, a pause a running node, a resume a paused one.
+    // (Run at once, two kills would both find n3 running while the first read its counters.)
+    const ok = (action: string): number => answers.filter((a, i) => actions[i] === action && a.status === 200).length;
+    expect(ok('kill')).toBeLessThanOrEqual(1 + ok('restart'));
+    expect(ok('resume')).toBeLessThanOrEqual(ok('pause'));
+    expect(ok('pause')).toBeLessThanOrEqual(1 + ok('restart') + ok('resume'));
     if (server.cluster.nodeState('n3') !== 'running') await call('POST', '/cluster/nodes/n3/restart');
     expect(server.cluster.nodeState('n3')).toBe('running');
   });
@@ -336,6 +343,26 @@ describe('serve: the event stream', () => {
     const snapshots = events.filter((e) => e.event === 'snapshot').length;
     expect(snapshots).toBeGreaterThan(3);
     expect(snapshots).toBeLessThanOrEqual(Math.ceil(elapsedMs / 200) + 3);
+  });
+
+  it('refuses a stream past 64 open ones with 503 TOO_MANY_STREAMS, and takes one again once a slot frees', async () => {
+    const controllers = Array.from({ length: 64 }, () => new AbortController());
+    try {
+      const opened = await Promise.all(controllers.map((c) => fetch(`${server.url}/events`, { signal: c.signal })));
+      expect(opened.every((r) => r.status === 200)).toBe(true);
+      expectError(await call('GET', '/events'), 503, 'TOO_MANY_STREAMS');
+      controllers[0]!.abort();
+      await expect.poll(async () => (await readEvents(['hello'])).length, { timeout: 5_000 }).toBe(1);
+    } finally {
+      for (const c of controllers) c.abort();
+      // The server hears the hang-ups a moment later: wait until a stream is taken again.
+      await expect.poll(async () => {
+        const probe = new AbortController();
+        const res = await fetch(`${server.url}/events`, { signal: probe.signal });
+        probe.abort();
+        return res.status;
+      }, { timeout: 10_000 }).toBe(200);
+    }
   });
 
   it('sends a log line when a node stops', async () => {
@@ -417,7 +444,8 @@ describe('serve: closing', () => {
     const reader = res.body!.getReader();
     await reader.read();
     await own.close();
-    // The stream ends (done, or cut) rather than hanging; a new request is refused.
+    // The stream ends (done, or cut: the server ends its streams and Fastify's forceCloseConnections
+    // destroys what is left) rather than hanging; a new request is refused.
     for (;;) {
       const chunk = await reader.read().catch(() => ({ done: true }));
       if (chunk.done) break;

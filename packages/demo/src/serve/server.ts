@@ -118,14 +118,14 @@ export async function serveCluster(cluster: Cluster, o: ServeClusterOptions): Pr
   app.get('/dashboard.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(assets.js));
   app.get('/dashboard.css', (_req, reply) => reply.type('text/css; charset=utf-8').send(assets.css));
   app.addHook('onClose', async () => {
-    watch.stop();
     streams.endAll();
+    await watch.stop();
   });
   await watch.start();
   try {
     await app.listen({ host: SERVE_HOST, port });
   } catch (err) {
-    watch.stop();
+    await watch.stop();
     throw err;
   }
   const address = app.server.address();
@@ -150,10 +150,13 @@ function buildApp(): FastifyInstance {
     },
     // Errors before Fastify sees a request (headers over Node's 16 KiB, a malformed request line): still a JSON answer.
     clientErrorHandler: (err: Error & { code?: string }, socket) => {
-      if (!socket.writable) return void socket.destroy();
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
+      // As Node's own handler: answer only if no response has started on this socket (a pipelined
+      // bad request must not write into a stream being sent), then close it.
+      const started = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+      if (!socket.writable || started) return void socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       const body = JSON.stringify(new ApiError(status, 'BAD_REQUEST', `the request could not be read: ${err.message}`).body());
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => socket.destroy());
     },
   });
   // Values are JSON: Fastify's default text/plain parser would store a body's text as a string value.

@@ -24,16 +24,26 @@ export const MAX_STREAM_BACKLOG_BYTES = 1024 * 1024;
 /** Registers the stream route on `app`; ending every stream on close is the caller's (see {@link StreamSet.endAll}). */
 export function registerStreamRoute(app: FastifyInstance, watch: ClusterWatch): StreamSet {
   const streams = new StreamSet();
+  // A snapshot is encoded once for every stream, not once per stream.
+  const encoded = new WeakMap<object, string>();
+  const encode = (data: object): string => {
+    let text = encoded.get(data);
+    if (text === undefined) {
+      text = JSON.stringify(data);
+      encoded.set(data, text);
+    }
+    return text;
+  };
   // No HEAD route: a hijacked stream never ends, and a HEAD answer must.
   app.get('/events', { exposeHeadRoute: false }, (req: FastifyRequest, reply: FastifyReply) => {
     if (streams.size >= MAX_STREAMS) throw new ApiError(503, 'TOO_MANY_STREAMS', `at most ${MAX_STREAMS} event streams at once`);
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const send = (event: string, data: unknown): void => {
+    const send = (event: string, data: object): void => {
       // Destroyed, not ended: ending would wait to flush a backlog the client is not reading.
       if (raw.writableLength > MAX_STREAM_BACKLOG_BYTES) return void raw.destroy();
-      raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      raw.write(`event: ${event}\ndata: ${encode(data)}\n\n`);
     };
     raw.write(`retry: ${RECONNECT_MS}\n\n`);
     send('hello', watch.hello());

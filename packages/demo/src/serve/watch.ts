@@ -48,6 +48,9 @@ export class ClusterWatch extends EventEmitter<WatchEvents> {
   private ticking: Promise<void> | undefined;
   /** A refresh asked for while a tick was running: one more tick follows it. */
   private isRefreshDue = false;
+  /** Cluster time the last tick ended. */
+  private lastEndedAtMs = -Infinity;
+  private isStarted = false;
   private isStopped = false;
   private readonly onEvent = (e: RuntimeEvent): void => this.noteEvent(e);
 
@@ -66,13 +69,17 @@ export class ClusterWatch extends EventEmitter<WatchEvents> {
 
   /** Takes the first snapshot, then one per tick until {@link stop}. */
   async start(): Promise<void> {
+    if (this.isStarted) throw new Error('the watch is started already');
+    this.isStarted = true;
     await this.run();
   }
 
-  stop(): void {
+  /** Stops ticking; resolves once a tick in flight has ended, so the cluster can stop after it. */
+  async stop(): Promise<void> {
     this.isStopped = true;
     clearTimeout(this.timer);
     this.cluster.events.off('event', this.onEvent);
+    await this.ticking;
   }
 
   /** The latest snapshot, the rate history and the event log: what a new stream starts with. */
@@ -86,8 +93,10 @@ export class ClusterWatch extends EventEmitter<WatchEvents> {
   }
 
   /**
-   * Takes a snapshot as soon as possible (after a fault, so pages need not wait for the next
-   * tick). Refreshes asked for while a tick runs make one more tick after it, never a second loop.
+   * Takes a snapshot soon (after a fault, so pages need not wait for the next tick): at once if
+   * no tick ran for a quarter of a tick, else a quarter tick after the last one ended. Refreshes
+   * asked for while a tick runs make one more tick after it, never a second loop, and a script
+   * posting faults in a loop cannot make the watch ask the nodes back to back.
    */
   refresh(): void {
     if (this.isStopped) return;
@@ -95,36 +104,43 @@ export class ClusterWatch extends EventEmitter<WatchEvents> {
       this.isRefreshDue = true;
       return;
     }
-    void this.run();
+    clearTimeout(this.timer);
+    const waitMs = Math.max(0, this.lastEndedAtMs + this.tickMs / 4 - this.cluster.now());
+    this.timer = setTimeout(() => void this.run(), waitMs);
   }
 
   /** One tick, then the next is scheduled: the only place ticks start. */
   private run(): Promise<void> {
     clearTimeout(this.timer);
-    this.ticking = this.tick()
+    const ticking = this.tick()
       .catch((err: unknown) => {
-        // A tick that failed leaves the last snapshot standing; the next tick tries again.
-        process.stderr.write(`starling serve: a snapshot failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        // A tick that failed leaves the last snapshot standing; the next tick tries again. A tick cut short by stop() is no news.
+        if (!this.isStopped) process.stderr.write(`starling serve: a snapshot failed: ${err instanceof Error ? err.message : String(err)}\n`);
       })
       .finally(() => {
-        this.ticking = undefined;
+        if (this.ticking === ticking) this.ticking = undefined;
+        this.lastEndedAtMs = this.cluster.now();
         if (this.isStopped) return;
-        if (this.isRefreshDue) {
-          this.isRefreshDue = false;
-          void this.run();
-          return;
-        }
-        // The next tick starts a full interval after this one ended: a slow cluster is never asked twice at once.
-        this.timer = setTimeout(() => void this.run(), this.tickMs);
+        const isRefreshDue = this.isRefreshDue;
+        this.isRefreshDue = false;
+        // The next tick starts a full interval after this one ended (a quarter, for a refresh): a slow cluster is never asked twice at once.
+        this.timer = setTimeout(() => void this.run(), isRefreshDue ? this.tickMs / 4 : this.tickMs);
       });
-    return this.ticking;
+    this.ticking = ticking;
+    return ticking;
   }
 
   private async tick(): Promise<void> {
     if (this.isStopped) return;
     const c = this.cluster;
     const running = c.nodes.filter((n) => c.nodeState(n) === 'running');
-    const [views, ring, links] = await Promise.all([this.readViews(running), this.readRing(running), c.network.links(), this.sampler.sample(running)]);
+    // Every read settles before the tick ends (none rejects): the next tick never overlaps this one's asks.
+    const [views, ring, links] = await Promise.all([
+      this.readViews(running),
+      this.readRing(running),
+      c.network.links().catch(() => ({})),
+      this.sampler.sample(running).catch(() => undefined),
+    ]);
     if (this.isStopped) return;
     const atMs = c.now();
     const totals = this.sampler.totals();
