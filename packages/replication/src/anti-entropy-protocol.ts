@@ -74,6 +74,20 @@ export interface AntiEntropyStatus {
   readonly malformedMessages: number;
 }
 
+/**
+ * The Merkle roots of a node's partitions, as its store keeps them (incrementally, on every write):
+ * a verifier compares them across replicas once their contents are equal, which checks the
+ * trees' upkeep as well as the data.
+ */
+export interface TreeRoots {
+  readonly type: 'ae-tree-roots';
+  readonly node: string;
+  /** Partitions the store holds, ascending. */
+  readonly partitions: readonly number[];
+  /** `roots[i]` is partition `partitions[i]`'s root as `hi:lo` in hex. */
+  readonly roots: readonly string[];
+}
+
 /** The figures of one finished exchange, in the `starling.anti-entropy` event. */
 export interface ExchangeReport {
   readonly kind: 'exchange';
@@ -98,6 +112,8 @@ export type AntiEntropyMessage =
   /** An operator's ask: exchange every partition this node holds with every other replica, back to back; answered when queued. */
   | { readonly type: 'ae-now'; readonly replyTo: ActorRef<{ readonly type: 'ae-queued'; readonly exchanges: number }> }
   | { readonly type: 'ae-status'; readonly replyTo: ActorRef<AntiEntropyStatus> }
+  /** A verifier's ask (from the host): the roots of every partition this node's store holds. */
+  | { readonly type: 'ae-tree-roots-get'; readonly replyTo: ActorRef<TreeRoots> }
   /** Initiator to peer: the roots (hi, lo each) of partitions both hold, by this node's ring. */
   | { readonly type: 'ae-roots'; readonly xid: string; readonly seq: number; readonly partitions: Uint32Array; readonly roots: Uint32Array; readonly replyTo: ActorRef<AntiEntropyMessage> }
   /** Peer to initiator: those of them whose roots differ from the peer's (partitions it does not hold left out). */
@@ -157,6 +173,7 @@ export function isWellFormedAntiEntropyMessage(msg: AntiEntropyMessage): boolean
   switch (msg.type) {
     case 'ae-now':
     case 'ae-status':
+    case 'ae-tree-roots-get':
       return isActorRef(msg.replyTo);
     case 'ae-roots':
       return isStep(msg) && msg.partitions instanceof Uint32Array && msg.roots instanceof Uint32Array && msg.roots.length === 2 * msg.partitions.length && isActorRef(msg.replyTo);

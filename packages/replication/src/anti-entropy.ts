@@ -753,6 +753,15 @@ export const antiEntropyActor = defineActor<AntiEntropyMessage | MembershipNotic
       case 'ae-status':
         ctx.tell(msg.replyTo, status(state, ctx));
         break;
+      case 'ae-tree-roots-get': {
+        const partitions = state.store.partitions().sort((a, b) => a - b);
+        const roots = partitions.map((p) => {
+          const r = state.store.tree(p).root;
+          return `${(r.hi >>> 0).toString(16)}:${(r.lo >>> 0).toString(16)}`;
+        });
+        ctx.tell(msg.replyTo, { type: 'ae-tree-roots', node: ctx.nodeName, partitions, roots });
+        break;
+      }
       case 'ae-tick':
         if (msg.token !== state.token) break;
         forgetServed(state, ctx);

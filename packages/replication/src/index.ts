@@ -53,7 +53,7 @@ export {
   versions,
 } from './dvv.ts';
 export { KvError, type KvErrorCode, type KvOutcome } from './errors.ts';
-export { type Divergence, divergence, type DumpOptions, dumpStore, dumpStores, finalStateOf, KEYS_PER_PAGE } from './inspect.ts';
+export { type Divergence, divergence, type DumpOptions, dumpStore, dumpStores, finalStateOf, KEYS_PER_PAGE, rootDivergence, treeRoots } from './inspect.ts';
 export { type Completion, formatContext, formatDot, formatEntry, type HistoryEntry, HistoryRecorder, type Invocation, type OpKind, type OpResult } from './history.ts';
 export { DEFAULT_ANTI_ENTROPY, DEFAULT_HANDOFF, DEFAULT_TRANSFER, type ReplicationOptions, replicationPlugin, type ResolvedReplicationOptions, useReplication } from './plugin.ts';
 export {
@@ -136,4 +136,5 @@ export {
   type AntiEntropyStatus,
   type ExchangeReport,
   isWellFormedAntiEntropyMessage,
+  type TreeRoots,
 } from './anti-entropy-protocol.ts';

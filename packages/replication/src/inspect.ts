@@ -5,6 +5,7 @@
  * store's own actors never call this.
  */
 import type { Cluster } from '@starling/actors';
+import { type AntiEntropyMessage, antiEntropyRef, type TreeRoots } from './anti-entropy-protocol.ts';
 import type { FinalState } from './checker.ts';
 import type { DvvSet } from './dvv.ts';
 import type { StorageDump, StorageRequest, StorageStats } from './protocol.ts';
@@ -120,3 +121,32 @@ function canonical(clock: StoredClock | undefined): string {
   const entries = [...clock.entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return JSON.stringify([entries.map((e) => [e.id, e.counter, e.values]), clock.anonymous]);
 }
+
+/** Each named node's Merkle roots, as its store keeps them; a node that does not answer is left out. */
+export async function treeRoots(cluster: Cluster, nodes: readonly string[], timeoutMs = 10_000): Promise<Record<string, TreeRoots>> {
+  const out: Record<string, TreeRoots> = {};
+  await Promise.all(
+    nodes
+      .filter((n) => cluster.nodeState(n) === 'running')
+      .map(async (node) => {
+        out[node] = await cluster.ask<AntiEntropyMessage, TreeRoots>(antiEntropyRef(node), (replyTo) => ({ type: 'ae-tree-roots-get', replyTo }), { timeoutMs });
+      }),
+  );
+  return out;
+}
+
+/**
+ * Partitions whose `n` primaries under `ring` keep different Merkle roots (a partition a primary
+ * does not hold counts as empty, root `0:0`). Once every replica holds equal versions, any such
+ * partition is a tree kept out of step with its data. Pure.
+ */
+export function rootDivergence(roots: Readonly<Record<string, TreeRoots>>, ring: Ring, n: number): { partitions: number; differing: number[] } {
+  const byNode = new Map(Object.entries(roots).map(([node, r]) => [node, new Map(r.partitions.map((p, i) => [p, r.roots[i]!]))]));
+  const differing: number[] = [];
+  for (let p = 0; p < ring.partitionCount; p++) {
+    const seen = new Set(preferenceList(ring, p, n).map((node) => byNode.get(node)?.get(p) ?? '0:0'));
+    if (seen.size > 1) differing.push(p);
+  }
+  return { partitions: ring.partitionCount, differing };
+}
+

@@ -44,6 +44,12 @@ export interface DriveOptions {
   readonly startMs?: number;
   /** Called after every finished operation (a progress display throttles itself). */
   readonly onOperation?: () => void;
+  /**
+   * Launches at most this many operations per second of runtime time from `startMs` (an open
+   * schedule under the closed loop's cap), so a load of a given count spans the time its faults
+   * are laid over. The runner calls {@link LoadDriver.pump} as its clock moves. Default: no pace.
+   */
+  readonly opsPerSec?: number;
 }
 
 /** Operations finished at one instant of the clock after which the driver stops: the load is not moving time. */
@@ -91,11 +97,26 @@ export class LoadDriver {
     firstPhase = 'load',
   ) {
     if (!Number.isSafeInteger(options.inFlight) || options.inFlight < 1) throw new RangeError(`inFlight must be a positive integer, got ${options.inFlight}`);
+    if (options.opsPerSec !== undefined && !(options.opsPerSec > 0 && Number.isFinite(options.opsPerSec))) throw new RangeError(`opsPerSec must be a positive number, got ${options.opsPerSec}`);
     this.phases.push({ name: firstPhase, startMs: options.startMs ?? cluster.now(), endMs: undefined, kinds: new Map() });
     this.done = new Promise((resolve) => {
       this.finish = resolve;
     });
-    for (let i = 0; i < options.inFlight && this.more(); i++) this.launch();
+    for (let i = 0; i < options.inFlight && this.more() && this.isDue(); i++) this.launch();
+    this.settleIfIdle();
+  }
+
+  /** Whether a paced load may launch its next operation now: launches keep to `opsPerSec` since the start. */
+  private isDue(): boolean {
+    const rate = this.options.opsPerSec;
+    if (rate === undefined) return true;
+    const elapsedMs = this.cluster.now() - this.phases[0]!.startMs;
+    return this.launched < Math.floor((elapsedMs * rate) / 1000) + 1;
+  }
+
+  /** Launches what a paced load has come due for (the runner calls it as its clock moves). */
+  pump(): void {
+    while (this.outstanding < this.options.inFlight && this.more() && this.isDue()) this.launch();
     this.settleIfIdle();
   }
 
@@ -188,6 +209,8 @@ export class LoadDriver {
         }
         this.options.onOperation?.();
         if (!this.more()) this.settleIfIdle();
+        // A paced load waits for its next slot; pump() launches it.
+        else if (!this.isDue()) return;
         else if (this.cluster.runtime !== 'simulation' && ++this.launchesSinceYield >= LAUNCHES_PER_YIELD) {
           // Operations that fail at once (a node known down) chain launches in microtasks: break
           // the chain now and then so timers and I/O (the runner's, the nodes') get their turn.

@@ -46,6 +46,16 @@ export interface KvWorkloadOptions {
   readonly timeoutMs?: number;
   /** The run's restarts-empty so far (the checker excuses a write every acknowledging replica of which was wiped). */
   readonly wipes: () => readonly Wipe[];
+  /**
+   * Any client writes any key (default false: each key belongs to one client). Clients then write
+   * over each other with contexts read long ago, or none: concurrent writes and siblings, as a
+   * verifier wants them.
+   */
+  readonly sharedKeys?: boolean;
+  /** How many of the clients are sessions (read-your-writes, monotonic reads; the checker checks them). Default 0. */
+  readonly sessions?: number;
+  /** The share of writes that send the client's context for the key (the rest send none, and add a sibling). Default 1. */
+  readonly contextShare?: number;
 }
 
 /** Checks a mix; throws a RangeError naming the problem. */
@@ -83,6 +93,10 @@ export function kvWorkload(o: KvWorkloadOptions): Workload {
   validateMix(o.mix);
   if (!Number.isSafeInteger(o.valueBytes) || o.valueBytes < 1 || o.valueBytes > MAX_VALUE_BYTES) throw new RangeError(`valueBytes must be an integer from 1 to ${MAX_VALUE_BYTES}, got ${o.valueBytes}`);
   if (!Number.isSafeInteger(o.clients) || o.clients < 1) throw new RangeError(`clients must be a positive integer, got ${o.clients}`);
+  const sessions = o.sessions ?? 0;
+  if (!Number.isSafeInteger(sessions) || sessions < 0 || sessions > o.clients) throw new RangeError(`sessions must be an integer from 0 to clients (${o.clients}), got ${sessions}`);
+  const share = o.contextShare ?? 1;
+  if (!(share >= 0 && share <= 1)) throw new RangeError(`contextShare must be in [0, 1], got ${share}`);
   const choose = keyChooser(o.keys, o.distribution);
   return {
     name: 'kv',
@@ -117,7 +131,7 @@ class KvRun implements WorkloadRun {
   ) {
     const nodes = cluster.nodes;
     this.clients = Array.from({ length: o.clients }, (_, i) => ({
-      kv: new KvClient(cluster, { name: `c${i}`, recorder: this.recorder, recordValue: idOf }),
+      kv: new KvClient(cluster, { name: `c${i}`, recorder: this.recorder, recordValue: idOf, session: i < (o.sessions ?? 0) }),
       contexts: new Map(),
       nodeIndex: i % nodes.length,
     }));
@@ -129,7 +143,7 @@ class KvRun implements WorkloadRun {
     // key is the newest it has seen, so siblings come from what the cluster did (a partition, a
     // write of unknown outcome, two of the client's writes in flight at once), not from clients
     // writing over each other's keys with contexts read long ago.
-    const client = this.clients[index % this.clients.length]!;
+    const client = this.o.sharedKeys === true ? this.clients[random.int(this.clients.length)]! : this.clients[index % this.clients.length]!;
     const key = `k${index}`;
     this.touched.add(index);
     const roll = random.next();
@@ -139,7 +153,8 @@ class KvRun implements WorkloadRun {
     const node = nodes[client.nodeIndex]!;
     const options = this.o.timeoutMs === undefined ? { node } : { node, timeoutMs: this.o.timeoutMs };
     const context = client.contexts.get(index);
-    const withContext = context === undefined ? options : { ...options, context };
+    const sendsContext = this.o.contextShare === undefined || random.next() < this.o.contextShare;
+    const withContext = context === undefined || !sendsContext ? options : { ...options, context };
     const failOver = (err: unknown): never => {
       // A client library's failover: a coordinator that did not answer is left for the next node.
       if (err instanceof KvError && err.code === 'NO_REPLY' && this.cluster.nodes[client.nodeIndex] === node) client.nodeIndex = (client.nodeIndex + 1) % this.cluster.nodes.length;

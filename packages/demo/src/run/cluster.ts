@@ -28,6 +28,8 @@ export interface DemoClusterOptions extends ClusterShape {
   readonly replication?: ReplicationOptions;
   /** Membership settings. Default memberlist's LAN profile (1 s probes). */
   readonly gossip?: GossipOptions;
+  /** Record a trace of every delivery and event (simulation and local). Default false. */
+  readonly trace?: boolean;
 }
 
 /** Simulated links: a LAN-like 1-5 ms. The real runtimes have their own latency. */
@@ -61,6 +63,7 @@ export async function startDemoCluster(o: DemoClusterOptions): Promise<{ cluster
     ...(o.runtime === 'simulation' ? { network: { latency: SIMULATED_LATENCY } } : {}),
     // Membership is the failure detector, as in production: the host's perfect one would hide what SWIM sees.
     hostFailureDetector: false,
+    ...(o.trace === true ? { trace: true } : {}),
     plugins: [
       useGossip(o.gossip ?? {}),
       ...(store ? [useReplication({ ...o.replication, defaults: { ...o.replication?.defaults, n: o.n, r: o.r, w: o.w } })] : []),

@@ -45,7 +45,7 @@ export interface ConvergenceFigures {
 }
 
 export interface Report extends ClusterShape {
-  readonly command: 'scenario' | 'load';
+  readonly command: 'scenario' | 'load' | 'verify' | 'soak';
   readonly workload: string;
   readonly inFlight: number;
   /** How long the load ran, in ms of the runtime's clock (virtual in simulation). */

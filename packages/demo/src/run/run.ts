@@ -4,7 +4,7 @@
  * and the replicas to converge, let the workload check itself, and report.
  */
 import { applyFault, type Cluster, createRandom, describeFault, type Fault } from '@starling/actors';
-import { divergence, dumpStores, RingAdmin, type Wipe } from '@starling/replication';
+import { divergence, dumpStores, RingAdmin, rootDivergence, treeRoots, type Wipe } from '@starling/replication';
 import { countOps, type KindStats, LoadDriver, MAX_OPS_PER_INSTANT, overallLatency } from '../load/driver.ts';
 import type { Check, Workload } from '../load/workload.ts';
 import { aliveViews, type DemoClusterOptions, startDemoCluster } from './cluster.ts';
@@ -19,6 +19,14 @@ export interface Step {
   /** Starts a phase of the report under this name (operations count in the phase they start in). */
   readonly phase?: string;
   readonly fault?: Fault;
+  /** A ring change asked for at this time (it completes in the background, after any fault that holds it up). */
+  readonly ring?: RingStep;
+}
+
+/** A ring change of a run: a node joins or leaves the ring. */
+export interface RingStep {
+  readonly kind: 'join' | 'leave';
+  readonly node: string;
 }
 
 /** What the workload factory is given. */
@@ -37,6 +45,8 @@ export interface RunOptions {
   readonly durationMs?: number;
   /** Operations to run in all. */
   readonly maxOps?: number;
+  /** Pace: operations launched per second at most (so a count of operations spans the faults). Default none. */
+  readonly opsPerSec?: number;
   /** Phases and faults, by time; the load stops at the end of its duration or count, then everything heals. */
   readonly steps?: readonly Step[];
   /** Name of the first phase. Default `load`. */
@@ -45,6 +55,10 @@ export interface RunOptions {
   readonly settleMs: number;
   /** Where progress is shown; none when undefined. */
   readonly progress?: ProgressSink;
+  /** Called once the cluster is up, before the load (a verifier subscribes to its events here). */
+  readonly onStart?: (cluster: Cluster) => void;
+  /** Called after the checks, before the cluster stops (a verifier reads its trace here). */
+  readonly beforeStop?: (cluster: Cluster) => void;
 }
 
 /** The longest load, in ms: a load without a duration stops here too (loads are bounded in time). */
@@ -53,6 +67,8 @@ export const MAX_LOAD_MS = 600_000;
 export const MAX_LOAD_OPS = 1_000_000;
 /** Longest stretch of virtual time run at once while waiting for a step, in ms. */
 const STEP_MS = 100;
+/** The same, for a paced load: launches come due at least this often. */
+const PACE_STEP_MS = 10;
 /** Census polls while converging, in ms of the runtime's clock. */
 const CONVERGE_POLL_MS = 250;
 /** How long before a node fault its node's counters are read, in ms (what it counts in between is lost with it). */
@@ -69,13 +85,17 @@ export async function runLoad(o: RunOptions): Promise<Report> {
   progress.note(`starting ${o.cluster.nodes} nodes (${o.cluster.runtime}), waiting for membership...`);
   const { cluster, partitionCount } = await startDemoCluster(o.cluster);
   try {
+    o.onStart?.(cluster);
     const sampler = new CounterSampler(cluster, store);
+    const admin = new RingAdmin(cluster);
     const wipes: Wipe[] = [];
     const workload = o.workload({ partitionCount, wipes: () => wipes });
     const run = await cluster.until(Promise.resolve(workload.start({ cluster, seed: o.cluster.seed, wipes: () => wipes })));
     const t0 = cluster.now();
     const durationMs = o.durationMs ?? MAX_LOAD_MS;
     const faults: { atMs: number; fault: string }[] = [];
+    const ringChanges: RingStep[] = [];
+    const ringErrors: string[] = [];
     let phase = o.firstPhase ?? 'load';
     const driver = new LoadDriver(
       cluster,
@@ -86,6 +106,7 @@ export async function runLoad(o: RunOptions): Promise<Report> {
         untilMs: t0 + durationMs,
         random: createRandom(o.cluster.seed, 'load'),
         maxOps: o.maxOps ?? MAX_LOAD_OPS,
+        ...(o.opsPerSec !== undefined ? { opsPerSec: o.opsPerSec } : {}),
         onOperation: () => {
           const elapsedMs = cluster.now() - t0;
           const fraction = o.maxOps !== undefined && o.durationMs === undefined ? driver.completed / o.maxOps : elapsedMs / durationMs;
@@ -104,8 +125,19 @@ export async function runLoad(o: RunOptions): Promise<Report> {
       if (cluster.runtime === 'simulation') {
         // A virtual clock stops exactly at `at` with runFor (runUntil stops at the first event
         // after it); in steps, so a load that ends early is not run on to a later fault's time.
-        while (!finished && cluster.now() < at) await cluster.runFor(Math.min(STEP_MS, at - cluster.now()));
-      } else await cluster.runUntil(() => finished || cluster.now() >= at, { timeoutMs: at - cluster.now() + 60_000 });
+        while (!finished && cluster.now() < at) {
+          await cluster.runFor(Math.min(o.opsPerSec !== undefined ? PACE_STEP_MS : STEP_MS, at - cluster.now()));
+          driver.pump();
+        }
+      } else {
+        await cluster.runUntil(
+          () => {
+            driver.pump();
+            return finished || cluster.now() >= at;
+          },
+          { timeoutMs: at - cluster.now() + 60_000 },
+        );
+      }
     };
     for (const step of [...(o.steps ?? [])].sort((a, b) => a.atMs - b.atMs)) {
       const at = t0 + step.atMs;
@@ -128,7 +160,18 @@ export async function runLoad(o: RunOptions): Promise<Report> {
         faults.push({ atMs: cluster.now() - t0, fault: describeFault(step.fault) });
         await applyStep(cluster, wipes, step.fault);
       }
+      if (step.ring !== undefined) {
+        faults.push({ atMs: cluster.now() - t0, fault: `${step.ring.kind} ${step.ring.node}` });
+        const via = cluster.nodes.find((n) => n !== step.ring!.node && cluster.nodeState(n) === 'running') ?? cluster.nodes[0]!;
+        // Not awaited: the change waits out a partition of its claimant; the node asked repeats it
+        // until committed. If that node dies first the ask dies with it: asked again after the heal.
+        const change = step.ring.kind === 'join' ? admin.join(step.ring.node, { via, timeoutMs: RING_ASK_MS }) : admin.leave(step.ring.node, { via, timeoutMs: RING_ASK_MS });
+        change.catch(() => undefined);
+        ringChanges.push(step.ring);
+      }
     }
+    // A paced load launches as the clock moves: move it to the end of the load.
+    if (o.opsPerSec !== undefined) await runTo(t0 + durationMs);
     await cluster.until(driver.done, { timeoutMs: durationMs + 120_000 });
     const loadMs = (driver.phases[driver.phases.length - 1]!.endMs ?? cluster.now()) - t0;
     progress.end();
@@ -136,6 +179,13 @@ export async function runLoad(o: RunOptions): Promise<Report> {
 
     const healAt = cluster.now();
     await cluster.until(healAll(cluster, wipes));
+    // Every ring change asked for is asked again, as an operator whose ask went unanswered would:
+    // a change is idempotent (a repeat of one committed is answered at once), and the node first
+    // asked may have died with it.
+    for (const change of ringChanges) {
+      const error = await cluster.until(confirmRingChange(cluster, admin, change, healAt + o.settleMs), { timeoutMs: o.settleMs + RING_ASK_MS });
+      if (error !== undefined) ringErrors.push(`${change.kind} ${change.node}: ${error}`);
+    }
     const convergence = await converge(cluster, { store, n: o.cluster.n, partitionCount, settleMs: o.settleMs, healAt });
     await cluster.until(sampler.sample());
     progress.note(`checking...`);
@@ -179,12 +229,16 @@ export async function runLoad(o: RunOptions): Promise<Report> {
               detail:
                 convergence.storeMs === null
                   ? `not within ${o.settleMs} ms: ${convergence.lastDivergence}`
-                  : `every key's ${o.cluster.n} replicas equal and no hint held after ${convergence.storeMs.toFixed(0)} ms`,
+                  : `every key's ${o.cluster.n} replicas equal, their Merkle roots equal and no hint held after ${convergence.storeMs.toFixed(0)} ms`,
             },
           ]
         : []),
+      ...(ringChanges.length > 0
+        ? [{ name: 'ring changes committed', ok: ringErrors.length === 0, detail: ringErrors.length === 0 ? `${ringChanges.length} of ${ringChanges.length}` : ringErrors.join('; ') }]
+        : []),
       ...workloadChecks,
     ];
+    o.beforeStop?.(cluster);
     return {
       command: o.command,
       runtime: o.cluster.runtime,
@@ -226,6 +280,35 @@ function kindFigures(kinds: ReadonlyMap<string, KindStats>): Record<string, Kind
     out[kind] = { total: s.ok + s.failed + s.unknown, ok: s.ok, failed: s.failed, unknown: s.unknown, errors: Object.fromEntries(s.errors), latency: s.latency.summary() };
   }
   return out;
+}
+
+/** How long one ask for a ring change waits, in ms of the runtime's clock. */
+const RING_ASK_MS = 10_000;
+
+/** Asks for a ring change until its claimant commits it or `deadline` passes; the last error, if it never was. */
+async function confirmRingChange(cluster: Cluster, admin: RingAdmin, change: RingStep, deadline: number): Promise<string | undefined> {
+  let error = 'not asked';
+  while (cluster.now() < deadline) {
+    const via = cluster.nodes.find((n) => n !== change.node && cluster.nodeState(n) === 'running');
+    if (via === undefined) return 'no node running to ask';
+    try {
+      // Done already if the ring (or where its change in progress leads) says so: a leave asked
+      // again after it finished would be refused, its node being no member any more.
+      const ring = await admin.ring(via, { timeoutMs: RING_ASK_MS });
+      const isMember = (ring.next?.members ?? ring.members).some((m) => m.node === change.node);
+      if (isMember === (change.kind === 'join')) return undefined;
+      await (change.kind === 'join' ? admin.join(change.node, { via, timeoutMs: RING_ASK_MS }) : admin.leave(change.node, { via, timeoutMs: RING_ASK_MS }));
+      return undefined;
+    } catch (err) {
+      error = (err as Error).message;
+      const code = (err as { code?: unknown }).code;
+      // A leave refused because its node is no member is one that finished (the node read from may have lagged).
+      if (change.kind === 'leave' && code === 'UNKNOWN_MEMBER') return undefined;
+      // Any other refusal is an answer: asking again gives the same one.
+      if (code !== 'ASK_TIMEOUT') return error;
+    }
+  }
+  return error;
 }
 
 /** Applies a fault, noting what it wipes. */
@@ -270,8 +353,13 @@ async function converge(cluster: Cluster, o: { store: boolean; n: number; partit
         const dumps = await cluster.until(dumpStores(cluster, cluster.nodes, o.partitionCount));
         const d = divergence(dumps, ring, o.n);
         out.keys = d.keys;
-        if (d.divergentKeys === 0 && d.hints === 0) out.storeMs = elapsed();
-        else out.lastDivergence = `${d.divergentKeys} of ${d.keys} keys differ between replicas, ${d.hints} hints held${d.example ? ` (e.g. ${d.example})` : ''}`;
+        if (ring.next !== undefined) out.lastDivergence = `a ring change (since v${ring.next.since}) is still moving partitions`;
+        else if (d.divergentKeys === 0 && d.hints === 0) {
+          // Equal data: the Merkle trees each store keeps up to date must agree too.
+          const roots = rootDivergence(await cluster.until(treeRoots(cluster, cluster.nodes)), ring, o.n);
+          if (roots.differing.length === 0) out.storeMs = elapsed();
+          else out.lastDivergence = `replicas hold equal versions but ${roots.differing.length} partitions' Merkle roots differ (e.g. partition ${roots.differing[0]})`;
+        } else out.lastDivergence = `${d.divergentKeys} of ${d.keys} keys differ between replicas, ${d.hints} hints held${d.example ? ` (e.g. ${d.example})` : ''}`;
       } catch (err) {
         out.lastDivergence = `a node did not answer: ${(err as Error).message}`;
       }
