@@ -4,7 +4,7 @@
  * demo times and the checker's final state). For tests, the demo and verification runs; the
  * store's own actors never call this.
  */
-import type { Cluster } from '@starling/actors';
+import { AskFailedError, type Cluster } from '@starling/actors';
 import { type AntiEntropyMessage, antiEntropyRef, type TreeRoots } from './anti-entropy-protocol.ts';
 import type { FinalState } from './checker.ts';
 import type { DvvSet } from './dvv.ts';
@@ -122,17 +122,26 @@ function canonical(clock: StoredClock | undefined): string {
   return JSON.stringify([entries.map((e) => [e.id, e.counter, e.values]), clock.anonymous]);
 }
 
-/** Each named node's Merkle roots, as its store keeps them; a node that does not answer is left out. */
-export async function treeRoots(cluster: Cluster, nodes: readonly string[], timeoutMs = 10_000): Promise<Record<string, TreeRoots>> {
+/**
+ * Each running node's Merkle roots, as its store keeps them, or undefined when anti-entropy is
+ * switched off (no node runs the actor that answers).
+ */
+export async function treeRoots(cluster: Cluster, nodes: readonly string[], timeoutMs = 10_000): Promise<Record<string, TreeRoots> | undefined> {
   const out: Record<string, TreeRoots> = {};
+  let isOff = false;
   await Promise.all(
     nodes
       .filter((n) => cluster.nodeState(n) === 'running')
       .map(async (node) => {
-        out[node] = await cluster.ask<AntiEntropyMessage, TreeRoots>(antiEntropyRef(node), (replyTo) => ({ type: 'ae-tree-roots-get', replyTo }), { timeoutMs });
+        try {
+          out[node] = await cluster.ask<AntiEntropyMessage, TreeRoots>(antiEntropyRef(node), (replyTo) => ({ type: 'ae-tree-roots-get', replyTo }), { timeoutMs });
+        } catch (err) {
+          if (!(err instanceof AskFailedError && err.reason === 'no-such-actor')) throw err;
+          isOff = true;
+        }
       }),
   );
-  return out;
+  return isOff ? undefined : out;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { type ActorRef, type SimulationCluster, startCluster } from '@starling/actors';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRing, DEFAULT_PARTITION_COUNT, divergence, dumpStore, dumpStores, KvClient, type StorageDump, type StorageRequest, storageRef, storeKey, partitionOf, preferenceList, useReplication } from '../src/index.ts';
+import { createRing, DEFAULT_PARTITION_COUNT, divergence, dumpStore, dumpStores, KvClient, rootDivergence, treeRoots, type TreeRoots, type StorageDump, type StorageRequest, storageRef, storeKey, partitionOf, preferenceList, useReplication } from '../src/index.ts';
 import { cluster5, primaries } from './support/cluster.ts';
 
 let cluster: SimulationCluster | undefined;
@@ -97,4 +97,30 @@ describe('reading the store from the host', () => {
     const page = await c.until(dumpStore(c, 'n1', DEFAULT_PARTITION_COUNT));
     expect(page.node).toBe('n1');
   });
+
+  it('treeRoots: replicas of equal data keep equal Merkle roots; rootDivergence names a partition whose replicas do not', async () => {
+    const off = await cluster5(24, { replication: { antiEntropy: false } });
+    expect(await off.until(treeRoots(off, off.nodes))).toBeUndefined();
+    await off.stop();
+    const c = (cluster = await cluster5(23));
+    const kv = new KvClient(c);
+    for (let i = 0; i < 40; i++) await c.until(kv.put(`r${i}`, i, { w: 3 }));
+    await c.runFor(200);
+    const ring = ringOf(c);
+    const roots = (await c.until(treeRoots(c, c.nodes)))!;
+    expect(Object.keys(roots).sort()).toEqual([...c.nodes].sort());
+    expect(rootDivergence(roots, ring, 3).differing).toEqual([]);
+    // One replica's root off by a bit (a tree out of step with its data) is found, on that partition only.
+    const p = partitionOf(ring, storeKey(undefined, 'r0'));
+    const [first] = preferenceList(ring, p, 3);
+    const own = roots[first!]!;
+    const i = own.partitions.indexOf(p);
+    expect(i).toBeGreaterThanOrEqual(0);
+    const skewed: TreeRoots = { ...own, roots: own.roots.map((r, j) => (j === i ? `${r}1` : r)) };
+    expect(rootDivergence({ ...roots, [first!]: skewed }, ring, 3).differing).toEqual([p]);
+    // A primary missing a partition another holds counts as empty: different.
+    const without: TreeRoots = { ...own, partitions: own.partitions.filter((x) => x !== p), roots: own.roots.filter((_, j) => j !== i) };
+    expect(rootDivergence({ ...roots, [first!]: without }, ring, 3).differing).toEqual([p]);
+  });
 });
+

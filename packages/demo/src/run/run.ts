@@ -355,8 +355,9 @@ async function converge(cluster: Cluster, o: { store: boolean; n: number; partit
         out.keys = d.keys;
         if (ring.next !== undefined) out.lastDivergence = `a ring change (since v${ring.next.since}) is still moving partitions`;
         else if (d.divergentKeys === 0 && d.hints === 0) {
-          // Equal data: the Merkle trees each store keeps up to date must agree too.
-          const roots = rootDivergence(await cluster.until(treeRoots(cluster, cluster.nodes)), ring, o.n);
+          // Equal data: the Merkle trees each store keeps up to date must agree too (when anti-entropy runs: it keeps them).
+          const all = await cluster.until(treeRoots(cluster, cluster.nodes));
+          const roots = all === undefined ? { differing: [] } : rootDivergence(all, ring, o.n);
           if (roots.differing.length === 0) out.storeMs = elapsed();
           else out.lastDivergence = `replicas hold equal versions but ${roots.differing.length} partitions' Merkle roots differ (e.g. partition ${roots.differing[0]})`;
         } else out.lastDivergence = `${d.divergentKeys} of ${d.keys} keys differ between replicas, ${d.hints} hints held${d.example ? ` (e.g. ${d.example})` : ''}`;
