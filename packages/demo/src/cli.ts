@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type FaultSchedule, parseSchedule, type PluginSpec, type RuntimeKind } from '@starling/actors';
+import { int, isUsageError, UsageError } from './cli-args.ts';
 import { DEFAULT_ZIPF_THETA, type KeyDistribution } from './load/keys.ts';
 import { MAX_VALUE_BYTES, type Mix } from './load/kv-workload.ts';
 import type { Workload } from './load/workload.ts';
@@ -59,15 +60,6 @@ Keeps a cluster up behind an HTTP key-value API and a live dashboard, on 127.0.0
   GET/PUT/DELETE /kv/:key              the store (docs/serve.md has every route)
   GET /                                the dashboard`;
 
-class UsageError extends Error {}
-
-
-function int(name: string, raw: string | undefined, min: number, max: number): number | undefined {
-  if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (!Number.isSafeInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${raw}`);
-  return v;
-}
 
 function seconds(name: string, raw: string | undefined, maxS: number): number | undefined {
   if (raw === undefined) return undefined;
@@ -274,8 +266,7 @@ async function main(): Promise<void> {
     else await scenario(first === undefined ? [] : [first, ...rest]);
   } catch (err) {
     // Bad flags and bad input (a schedule, a module) are the user's to fix: say what, and how to ask for help.
-    const isUsage = err instanceof UsageError || (err instanceof Error && ['ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL', 'INVALID_CONFIG', 'INVALID_SCHEDULE', 'EADDRINUSE'].includes((err as { code?: string }).code ?? ''));
-    if (!isUsage) throw err;
+    if (!isUsageError(err)) throw err;
     process.stderr.write(`${err.message}\n(pnpm demo${isLoad ? ' load' : isServe ? ' serve' : ''} --help for the options)\n`);
     process.exitCode = 2;
   }

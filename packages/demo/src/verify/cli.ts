@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { int, isUsageError, UsageError } from '../cli-args.ts';
 import { formatReport } from '../run/report.ts';
 import { parsePlan, planFor, type VerifyPlan } from './plan.ts';
 import { runPlan } from './run-plan.ts';
@@ -23,14 +24,6 @@ const USAGE = `usage: pnpm verify [options]
   --soak [--duration 60]         the threads soak: 5 nodes, load, partitions and kills one at a time
   --json                         the summary (or the one run) as JSON`;
 
-class UsageError extends Error {}
-
-function int(name: string, raw: string | undefined, min: number, max: number): number | undefined {
-  if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (!Number.isSafeInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${raw}`);
-  return v;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -109,8 +102,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const isUsage = err instanceof UsageError || (err instanceof Error && ['ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL', 'INVALID_CONFIG', 'INVALID_SCHEDULE'].includes((err as { code?: string }).code ?? ''));
-  if (isUsage) {
+  if (isUsageError(err)) {
     process.stderr.write(`${(err as Error).message}\n(pnpm verify --help for the options)\n`);
     process.exit(2);
   }
