@@ -35,6 +35,10 @@ describe('verify plans', () => {
     expect(() => parsePlan('{"version": 2}')).toThrow(/version 1/);
     const p = planFor(1, { nodes: 5, ops: 10 });
     expect(() => parsePlan(JSON.stringify({ ...p, ops: -1 }))).toThrow(/ops/);
+    expect(() => parsePlan(JSON.stringify({ ...p, sessions: p.clients + 1 }))).toThrow(/sessions/);
+    expect(() => parsePlan(JSON.stringify({ ...p, mix: { get: 1, put: 1, delete: 0 } }))).toThrow(/mix/);
+    expect(() => parsePlan(JSON.stringify({ ...p, r: 4 }))).toThrow(/plan.r/);
+    expect(() => parsePlan(JSON.stringify({ ...p, durationMs: 0 }))).toThrow(/durationMs/);
     expect(() => parsePlan(JSON.stringify({ ...p, steps: [{ atMs: 5, fault: { kind: 'kill', node: 'n42' } }] }))).toThrow(/n42/);
     expect(() => parsePlan(JSON.stringify({ ...p, steps: [{ atMs: 5, ring: { kind: 'join', node: 'n42' } }] }))).toThrow(/ring step/);
   });
@@ -111,6 +115,9 @@ describe('verify runs', () => {
       expect(r.failures, `seed ${seed}: ${JSON.stringify(r.failures)} (replay: corepack pnpm verify --seed ${seed} --ops 600)`).toEqual([]);
       expect(r.operations).toBe(600);
       expect(r.convergenceMs).not.toBeNull();
+      expect(r.convergenceSinceLastFaultMs).toBeGreaterThanOrEqual(r.convergenceMs!);
+      // Every planned step was applied while the load ran.
+      expect(r.report!.faults).toHaveLength(planFor(seed, { nodes: 5, ops: 600 }).steps.length);
       // The checks that ran: the history checker, the readback, convergence (with Merkle roots) and membership.
       const names = r.report!.checks.map((c) => c.name);
       expect(names).toEqual(expect.arrayContaining(['acknowledged writes lost (history checker)', 'acknowledged writes lost (read back)', 'other anomalies (history checker)', 'replicas converged after the heal', 'membership converged after the heal']));
@@ -119,6 +126,34 @@ describe('verify runs', () => {
     expect(a.trace!.length).toBeGreaterThan(1_000);
     expect(b.trace).toEqual(a.trace);
     expect(b.convergenceMs).toBe(a.convergenceMs);
+  });
+});
+
+describe('the membership check, end to end', () => {
+  it('records the deaths a partition causes from the runtime own events, and excuses exactly them by the partition it saw', async () => {
+    const base = planFor(31, { nodes: 5, ops: 300 });
+    const plan: VerifyPlan = {
+      ...base,
+      steps: [
+        { atMs: 2_000, fault: { kind: 'partition', partition: { shape: 'groups', groups: [['n1', 'n2', 'n3'], ['n4', 'n5', 'n6']] } } },
+        { atMs: 8_000, fault: { kind: 'heal' } },
+      ],
+    };
+    const r = await runPlan(plan);
+    expect(r.failures).toEqual([]);
+    const facts = r.membership!;
+    // Both sides declared the other dead during the 6 s cut...
+    const across = facts.deaths.filter((d) => ['n1', 'n2', 'n3'].includes(d.observer) !== ['n1', 'n2', 'n3'].includes(d.subject));
+    expect(across.length).toBeGreaterThan(0);
+    for (const d of across) expect(d.atMs).toBeGreaterThan(facts.cuts.find((c) => c.cause.includes('partition'))!.fromMs);
+    // ...which the partition excuses; without the faults it saw, the checker flags every one of them.
+    expect(falseDeaths({ ...facts, cuts: [] }).length).toBeGreaterThanOrEqual(across.length);
+  });
+
+  it('finds none with the verify settings and no faults', async () => {
+    const r = await runPlan({ ...planFor(31, { nodes: 5, ops: 200 }), steps: [] });
+    expect(r.falseDeaths).toEqual([]);
+    expect(r.failures).toEqual([]);
   });
 });
 

@@ -215,7 +215,7 @@ export class LoadDriver {
           // Operations that fail at once (a node known down) chain launches in microtasks: break
           // the chain now and then so timers and I/O (the runner's, the nodes') get their turn.
           this.launchesSinceYield = 0;
-          setImmediate(() => (this.more() ? this.launch() : this.settleIfIdle()));
+          setImmediate(() => this.pump());
         } else this.launch();
       });
   }

@@ -53,6 +53,11 @@ export interface RunOptions {
   readonly firstPhase?: string;
   /** How long membership and the replicas get to converge after the heal, in ms. */
   readonly settleMs: number;
+  /**
+   * Time the cluster runs on after it converged, before the checks, in ms (default 0): a
+   * verifier's window in which no fault is in force, so any death declared there is a false one.
+   */
+  readonly quietMs?: number;
   /** Where progress is shown; none when undefined. */
   readonly progress?: ProgressSink;
   /** Called once the cluster is up, before the load (a verifier subscribes to its events here). */
@@ -187,6 +192,7 @@ export async function runLoad(o: RunOptions): Promise<Report> {
       if (error !== undefined) ringErrors.push(`${change.kind} ${change.node}: ${error}`);
     }
     const convergence = await converge(cluster, { store, n: o.cluster.n, partitionCount, settleMs: o.settleMs, healAt });
+    if (o.quietMs !== undefined && o.quietMs > 0) await cluster.runFor(o.quietMs);
     await cluster.until(sampler.sample());
     progress.note(`checking...`);
     let workloadChecks: readonly Check[] = [];

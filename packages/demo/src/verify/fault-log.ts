@@ -75,8 +75,9 @@ export class FaultLog {
   private openNetwork(atMs: number, cause: string): void {
     const r = this.cluster.network.rules;
     const b = this.baseline;
-    // Anything slower or lossier than the configured network may delay a probe past its timeout, for anyone.
-    const isDegraded = r.lossProbability > b.lossProbability || JSON.stringify(r.latency) !== JSON.stringify(b.latency) || r.reorderProbability > b.reorderProbability || r.duplicateProbability > b.duplicateProbability;
+    // Anything slower or lossier than the configured network may delay a probe past its timeout,
+    // for anyone. Duplication delays nothing: it excuses no death.
+    const isDegraded = r.lossProbability > b.lossProbability || JSON.stringify(r.latency) !== JSON.stringify(b.latency) || r.reorderProbability > b.reorderProbability;
     if (isDegraded || r.partition?.shape === 'ring') {
       this.network = { fromMs: atMs, nodes: 'all', cause };
       return;

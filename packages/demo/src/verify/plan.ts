@@ -43,8 +43,10 @@ export interface PlanShape {
   readonly ops: number;
 }
 
-/** The load's length: faults are laid over it. */
+/** The load's length bound: its operations are paced over nine tenths of it. */
 export const PLAN_DURATION_MS = 20_000;
+/** Faults and ring changes all fall before this, inside the paced load, so every one is applied while operations run. */
+export const PLAN_FAULTS_MS = 16_000;
 /** Convergence budget after the heal. */
 export const PLAN_SETTLE_MS = 60_000;
 
@@ -55,14 +57,14 @@ export function planFor(seed: number, shape: PlanShape): VerifyPlan {
   const spares = 1;
   const names = Array.from({ length: shape.nodes + spares }, (_, i) => `n${i + 1}`);
   const spare = names[shape.nodes]!;
-  const faults = generateSchedule({ seed, nodes: names, durationMs: PLAN_DURATION_MS, minEpisodeMs: 500, maxEpisodeMs: 4_000, minGapMs: 200, maxGapMs: 3_000 }).faults;
+  const faults = generateSchedule({ seed, nodes: names, durationMs: PLAN_FAULTS_MS, minEpisodeMs: 500, maxEpisodeMs: 4_000, minGapMs: 200, maxGapMs: 3_000 }).faults;
   const steps: PlanStep[] = faults.map((f) => ({ atMs: f.atMs, fault: f.fault }));
   // Ring changes ride over the faults: half the runs grow the ring by the spare, and some of
   // those then shrink it by another member (never below N + 1, so a leave has somewhere to go).
   if (rnd.next() < 0.5) {
-    const joinAt = between(1_000, PLAN_DURATION_MS / 2);
+    const joinAt = between(1_000, PLAN_FAULTS_MS / 2);
     steps.push({ atMs: joinAt, ring: { kind: 'join', node: spare } });
-    if (rnd.next() < 0.5 && shape.nodes >= 4) steps.push({ atMs: between(joinAt + 1_000, PLAN_DURATION_MS - 1_000), ring: { kind: 'leave', node: names[rnd.int(shape.nodes)]! } });
+    if (rnd.next() < 0.5 && shape.nodes >= 4) steps.push({ atMs: between(joinAt + 1_000, PLAN_FAULTS_MS), ring: { kind: 'leave', node: names[rnd.int(shape.nodes)]! } });
   }
   steps.sort((a, b) => a.atMs - b.atMs);
   const clients = between(3, 6);
@@ -109,12 +111,20 @@ export function parsePlan(text: string): VerifyPlan {
   for (const k of ['seed', 'nodes', 'spares', 'n', 'r', 'w', 'ops', 'clients', 'sessions', 'keys', 'durationMs', 'settleMs'] as const) {
     if (!Number.isSafeInteger(p[k]) || p[k] < 0) throw new RangeError(`plan.${k} must be a non-negative integer`);
   }
+  if (p.clients < 1) throw new RangeError('plan.clients must be at least 1');
+  if (p.sessions > p.clients) throw new RangeError('plan.sessions must be at most plan.clients');
+  if (p.durationMs < 1) throw new RangeError('plan.durationMs must be at least 1');
+  if (p.ops < 1) throw new RangeError('plan.ops must be at least 1');
+  if (!(p.n >= 1 && p.n <= p.nodes && p.r >= 1 && p.r <= p.n && p.w >= 1 && p.w <= p.n)) throw new RangeError('plan.n must be from 1 to plan.nodes, and plan.r and plan.w from 1 to plan.n');
+  if (!(typeof p.contextShare === 'number' && p.contextShare >= 0 && p.contextShare <= 1)) throw new RangeError('plan.contextShare must be in [0, 1]');
+  const m = p.mix as Partial<Mix> | undefined;
+  if (m === undefined || ![m.get, m.put, m.delete].every((x) => typeof x === 'number' && x >= 0) || Math.abs(m.get! + m.put! + m.delete! - 1) > 1e-9) throw new RangeError('plan.mix must be get/put/delete shares summing to 1');
   if (!Array.isArray(p.steps)) throw new RangeError('plan.steps must be a list');
   const names = Array.from({ length: p.nodes + p.spares }, (_, i) => `n${i + 1}`);
   const faults = p.steps.filter((s): s is Extract<PlanStep, { fault: Fault }> => 'fault' in s);
   validateSchedule({ seed: p.seed, faults }, names);
   for (const s of p.steps) {
-    if ('ring' in s && !((s.ring.kind === 'join' || s.ring.kind === 'leave') && names.includes(s.ring.node))) throw new RangeError(`bad ring step ${JSON.stringify(s)}`);
+    if ('ring' in s && !((s.ring.kind === 'join' || s.ring.kind === 'leave') && names.includes(s.ring.node) && Number.isFinite(s.atMs) && s.atMs >= 0)) throw new RangeError(`bad ring step ${JSON.stringify(s)}`);
   }
   return p;
 }
