@@ -53,6 +53,10 @@ describe('pnpm verify, as a command', () => {
       [['--replay', join(dir, 'missing.json')], /cannot read --replay/],
       [['--replay', bad], /plan\.nodes must be a non-negative integer/],
       [['--bogus'], /Unknown option '--bogus'/],
+      [['--seed', '3', '--seeds', '10'], /--seeds does not apply to one run/],
+      [['--seed', '3', '--replay', bad], /give --seed or --replay, not both/],
+      [['--soak', '--trace'], /--trace does not apply to --soak/],
+      [['--seeds', '3', '--duration', '30'], /--duration does not apply to a sweep of seeds/],
     ];
     const results = await Promise.all(cases.map(([args]) => verify(args)));
     results.forEach((r, i) => {

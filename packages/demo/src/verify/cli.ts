@@ -26,9 +26,10 @@ const USAGE = `usage: pnpm verify [options]
 
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values, tokens } = parseArgs({
     args: process.argv.slice(2),
     strict: true,
+    tokens: true,
     options: {
       seeds: { type: 'string', default: '100' },
       from: { type: 'string', default: '1' },
@@ -46,6 +47,17 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) return void process.stdout.write(`${USAGE}\n`);
+  // Flags that belong to another mode are refused, not ignored: a user who wrote them meant something.
+  const given = new Set<string>(tokens.filter((t) => t.kind === 'option').map((t) => t.name));
+  const refuse = (mode: string, flags: readonly string[]): void => {
+    const stray = flags.filter((f) => given.has(f));
+    if (stray.length > 0) throw new UsageError(`${stray.map((f) => `--${f}`).join(', ')} ${stray.length === 1 ? 'does' : 'do'} not apply to ${mode}`);
+  };
+  if (values.soak) refuse('--soak', ['seeds', 'from', 'nodes', 'ops', 'shrink', 'out', 'trace', 'replay']);
+  else if (values.seed !== undefined || values.replay !== undefined) {
+    if (values.seed !== undefined && values.replay !== undefined) throw new UsageError('give --seed or --replay, not both');
+    refuse('one run (--seed or --replay)', ['seeds', 'from', 'shrink', 'out', 'duration', ...(values.replay !== undefined ? ['nodes', 'ops'] : [])]);
+  } else refuse('a sweep of seeds', ['duration']);
   const shape = { nodes: int('nodes', values.nodes, 3, 15)!, ops: int('ops', values.ops, 1, 1_000_000)! };
   const sink = values.json ? undefined : { write: (t: string) => void process.stdout.write(t), isTTY: process.stdout.isTTY === true };
 
